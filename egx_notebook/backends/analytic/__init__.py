@@ -1,0 +1,1 @@
+"""The offline ``analytic`` backend (no weights)."""

@@ -1,0 +1,118 @@
+"""Per-view inputs of the analytic backend: the evidence band per modality and the class masks.
+
+Class masks are computed once per view and shared by referring and grounding, so a region is named with
+exactly the detectors that grounding uses.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from . import detectors
+
+OPTICAL_NAMES = ("blue", "green", "red", "nir", "swir1", "swir2", "coastal", "cirrus")
+
+
+class Evidence:
+    """Lazily computed detector outputs for one :class:`~egx_notebook.imagery.View`."""
+
+    def __init__(self, view):
+        self.view = view
+        self.modality = view.modality
+        self.values = view.values
+        self.valid = np.any(np.isfinite(self.values), axis=0)
+
+    # -- bands --------------------------------------------------------------------------------------
+    @cached_property
+    def primary(self) -> np.ndarray:
+        """The band whose level is discussed: SAR co-pol in dB, thermal band, optical brightness."""
+        names = self.view.band_names
+        if self.modality == "sar":
+            for pol in ("vv", "hh", "intensity"):
+                if pol in names:
+                    return self.values[names.index(pol)]
+            return self.values[0]
+        if self.modality == "infrared":
+            return self.values[0]
+        vis = [names.index(b) for b in ("red", "green", "blue") if b in names] or list(range(min(3, len(names))))
+        with np.errstate(all="ignore"):
+            return np.nanmean(self.values[vis], axis=0) if len(vis) > 1 else self.values[vis[0]]
+
+    @cached_property
+    def bands(self) -> dict[str, np.ndarray]:
+        """Optical bands by common name (``gray`` single-band images count as red=green=blue)."""
+        names = self.view.band_names
+        out = {n: self.values[i] for i, n in enumerate(names) if n in OPTICAL_NAMES}
+        if not out and len(names) == 1:
+            out = {"red": self.values[0], "green": self.values[0], "blue": self.values[0]}
+        elif not out and len(names) >= 3:
+            out = {"red": self.values[0], "green": self.values[1], "blue": self.values[2]}
+        return out
+
+    @cached_property
+    def indices(self) -> dict[str, np.ndarray]:
+        return detectors.spectral_indices(self.bands) if self.modality == "optical" else {}
+
+    @cached_property
+    def spread(self) -> float:
+        """Robust spread (MAD sigma) of the primary band: the unit of contrast scores."""
+        vals = self.primary[np.isfinite(self.primary)]
+        if vals.size == 0:
+            return 1.0
+        mad = float(np.median(np.abs(vals - np.median(vals)))) * 1.4826
+        return mad if mad > 0 else float(np.std(vals)) or 1.0
+
+    # -- class masks ----------------------------------------------------------------------------------
+    def mask(self, key: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_masks", {})
+        if key not in cache:
+            cache[key] = self._compute(key)
+        return cache[key]
+
+    def _compute(self, key: str) -> np.ndarray:
+        v, p = self.valid, self.primary
+        if self.modality == "sar":
+            if key == "ship":
+                return detectors.sar_bright_targets(p, v)
+            if key == "water":
+                return detectors.sar_water(p, v)
+        elif self.modality == "infrared":
+            if key in ("hot_spot", "person", "vehicle"):
+                return detectors.thermal_hot_targets(p, v)
+            if key == "small_target":
+                return detectors.thermal_hot_targets(p, v, small=True)
+            if key == "hot_region":
+                return detectors.thermal_hot_regions(p, v)
+            if key == "cool_region":
+                return detectors.thermal_hot_regions(-p, v)
+        else:
+            fn = {"water": detectors.optical_water, "vegetation": detectors.optical_vegetation,
+                  "cloud": detectors.optical_cloud, "built_up": detectors.optical_built_up,
+                  "bare_soil": detectors.optical_bare_soil}.get(key)
+            if fn is not None:
+                return fn(self.bands, v)
+        return np.zeros(p.shape, dtype=bool)
+
+    def evidence_band(self, key: str) -> np.ndarray:
+        """The band a class is judged on (contrast, 'brightest', 'hottest')."""
+        if self.modality == "optical":
+            idx = self.indices
+            if key == "water" and "ndwi" in idx:
+                return idx["ndwi"]
+            if key == "vegetation" and "ndvi" in idx:
+                return idx["ndvi"]
+            if key == "built_up" and "ndbi" in idx:
+                return idx["ndbi"]
+        return self.primary
+
+
+def band_mean(values: np.ndarray, mask: np.ndarray, modality: str, db: bool = False) -> float:
+    """Mean of ``values`` under ``mask``; SAR dB averaged in linear power (then back to dB)."""
+    sel = values[mask & np.isfinite(values)]
+    if sel.size == 0:
+        return float("nan")
+    if db:
+        return float(10 * np.log10(np.mean(10 ** (sel / 10.0))))
+    return float(np.mean(sel))

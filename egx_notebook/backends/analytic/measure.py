@@ -1,0 +1,50 @@
+"""Measurements of detected components: contrast with their surroundings, a score, sizes in m2."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage as ndi
+
+
+def ring_contrast(band: np.ndarray, comp: dict, width: int | None = None) -> tuple[float, float]:
+    """(mean inside the component, mean in a ring around it) of ``band``, within a padded crop."""
+    x0, y0, x1, y1 = comp["box"]
+    size = max(x1 - x0, y1 - y0)
+    pad = width or max(3, min(25, size // 2 + 2))
+    h, w = band.shape
+    cx0, cy0, cx1, cy1 = max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad)
+    inside = np.zeros((cy1 - cy0, cx1 - cx0), dtype=bool)
+    inside[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = comp["mask"]
+    ring = ndi.binary_dilation(inside, iterations=pad) & ~inside
+    crop = band[cy0:cy1, cx0:cx1]
+    a, b = crop[inside & np.isfinite(crop)], crop[ring & np.isfinite(crop)]
+    mean_in = float(a.mean()) if a.size else float("nan")
+    mean_out = float(b.mean()) if b.size else float("nan")
+    return mean_in, mean_out
+
+
+def contrast_score(contrast: float, spread: float) -> float:
+    """0..1 confidence from a contrast measured in units of the image's robust spread."""
+    if not math.isfinite(contrast) or spread <= 0:
+        return 0.5
+    return float(1.0 - math.exp(-abs(contrast) / (3.0 * spread)))
+
+
+def major_axis_px(mask: np.ndarray) -> float:
+    """Length of the major axis (px) of a component mask from its second moments."""
+    ys, xs = np.nonzero(mask)
+    if xs.size < 2:
+        return float(xs.size)
+    cov = np.cov(np.vstack([xs, ys]))
+    return float(4.0 * math.sqrt(max(np.linalg.eigvalsh(cov)[-1], 0.0)) + 1.0)
+
+
+def elongation(mask: np.ndarray) -> float:
+    """Ratio of major to minor axis (1 = round) from second moments."""
+    ys, xs = np.nonzero(mask)
+    if xs.size < 3:
+        return 1.0
+    ev = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys])))
+    return float(math.sqrt(max(ev[-1], 1e-9) / max(ev[0], 1e-9)))

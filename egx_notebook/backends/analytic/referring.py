@@ -1,0 +1,241 @@
+"""Referring for the analytic backend: statistics of the prompted region against its surroundings, a
+label from transparent rules, and a plain-English sentence built from those numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import QueryError
+from ...results import Referring
+from .evidence import Evidence, band_mean
+from .grounding import thermal_object_kind
+from .measure import elongation
+from .query import parse_query
+
+OPTICAL_CLASSES = ("water", "vegetation", "cloud", "built_up", "bare_soil")
+LABELS = {"built_up": "built-up", "bare_soil": "bare soil"}
+
+
+def refer_view(ev: Evidence, region, instruction: str | None, backend_name: str) -> Referring:
+    view = ev.view
+    h, w = view.height, view.width
+    if region is None:
+        inside = ev.valid.copy()
+        outside = np.zeros_like(inside)
+    else:
+        inside = region.mask() & ev.valid
+        if region.kind == "point":
+            inside = _neighbourhood(region, (h, w)) & ev.valid
+        outside = ev.valid & ~_grow(inside)
+    stats = _common_stats(ev, region, inside, outside)
+    if not inside.any():
+        return Referring("The prompt covers no valid pixels (no data there).", "no data", 0.0, {}, stats,
+                         backend=backend_name, crs=view.crs, transform=view.transform, grid_shape=(h, w))
+    rules = {"sar": _sar, "infrared": _thermal, "optical": _optical}[ev.modality]
+    scores, label, phrase = rules(ev, region, inside, outside, stats)
+    conf = float(scores.get(label, max(scores.values()) if scores else 0.0))
+    text = _sentence(ev, region, label, conf, phrase, stats)
+    if instruction:
+        text += _answer_instruction(instruction, ev.modality, scores)
+    extent = (0.0, 0.0, float(w), float(h)) if region is None else None
+    return Referring(text, label, conf, {LABELS.get(k, k): float(v) for k, v in scores.items()}, stats,
+                     backend=backend_name, crs=view.crs, transform=view.transform, grid_shape=(h, w),
+                     extent=extent)
+
+
+# -- shared measurements --------------------------------------------------------------------------
+def _neighbourhood(region, shape, radius: int = 1) -> np.ndarray:
+    out = np.zeros(shape, dtype=bool)
+    px, py = int(math.floor(region.geometry.x)), int(math.floor(region.geometry.y))
+    out[max(0, py - radius):py + radius + 1, max(0, px - radius):px + radius + 1] = True
+    return out
+
+
+def _grow(mask: np.ndarray, px: int = 2) -> np.ndarray:
+    from scipy import ndimage as ndi
+
+    return ndi.binary_dilation(mask, iterations=px) if mask.any() else mask
+
+
+def _frac(mask: np.ndarray, within: np.ndarray) -> float:
+    n = int(within.sum())
+    return float((mask & within).sum()) / n if n else 0.0
+
+
+def _common_stats(ev: Evidence, region, inside, outside) -> dict:
+    view = ev.view
+    n = int(inside.sum())
+    stats: dict = {"pixels": n, "modality": ev.modality, "units": view.units}
+    size = view.pixel_size_m()
+    if size is not None:
+        stats["pixel_size_m"] = float(math.sqrt(size[0] * size[1]))
+        stats["area_m2"] = float(n * size[0] * size[1])
+    if region is not None and region.kind != "point" and n >= 3:
+        stats["elongation"] = elongation(inside)
+    return stats
+
+
+def _component_at(mask: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The connected components of ``mask`` that touch ``inside``."""
+    from scipy import ndimage as ndi
+
+    lab, _ = ndi.label(mask, structure=np.ones((3, 3)))
+    ids = np.unique(lab[inside & mask])
+    return np.isin(lab, ids[ids > 0])
+
+
+# -- SAR ------------------------------------------------------------------------------------------
+def _sar(ev: Evidence, region, inside, outside, stats):
+    db = ev.primary
+    relative = ev.view.units != "dB"
+    stats["mean_db"] = band_mean(db, inside, "sar", db=True)
+    sel = db[inside & np.isfinite(db)]
+    stats["std_db"] = float(sel.std()) if sel.size else float("nan")
+    stats["max_db"] = float(sel.max()) if sel.size else float("nan")
+    ships, water = ev.mask("ship"), ev.mask("water")
+    stats["bright_fraction"] = _frac(ships, inside)
+    stats["water_fraction"] = _frac(water, inside)
+    if outside.any():
+        stats["surround_db"] = band_mean(db, outside, "sar", db=True)
+        stats["surround_water_fraction"] = _frac(water, outside)
+    if region is None:
+        from . import detectors
+
+        stats["bright_targets"] = len(detectors.components(ships & inside, min_area=1))
+    sea_context = stats.get("surround_water_fraction", stats["water_fraction"]) > 0.3 or \
+        stats.get("surround_db", 0.0) < stats["mean_db"] - 6.0
+    bright = stats["bright_fraction"]
+    if region is not None and region.kind == "point" and ships[inside].any():
+        bright = 1.0
+    scores = {"water": stats["water_fraction"]}
+    target = min(1.0, 2.5 * bright)
+    scores["ship" if sea_context else "bright target"] = target
+    strong = (not relative) and stats["mean_db"] > -3.0
+    scores["built-up"] = 0.0 if relative else float(np.clip((stats["mean_db"] + 6.0) / 6.0, 0, 1)) * (1 - target)
+    scores["land"] = max(0.0, 1.0 - max(scores.values()))
+    if region is None:
+        label = "water" if scores["water"] >= 0.5 else ("built-up" if strong else "land")
+        scores[label] = max(scores[label], 0.5)
+    else:
+        label = max(scores, key=scores.get)
+    unit = "dB" if not relative else "dB (relative to the 8-bit amplitude)"
+    phrase = f"mean backscatter {stats['mean_db']:.1f} {unit}"
+    if "surround_db" in stats:
+        phrase += f" against {stats['surround_db']:.1f} around it"
+    phrase += f"; {100 * stats['bright_fraction']:.0f}% bright-target pixels (CFAR), {100 * stats['water_fraction']:.0f}% dark water-like pixels"
+    if "bright_targets" in stats:
+        phrase += f"; {stats['bright_targets']} bright target(s) such as ships"
+    return scores, label, phrase
+
+
+# -- thermal --------------------------------------------------------------------------------------
+def _thermal(ev: Evidence, region, inside, outside, stats):
+    t = ev.primary
+    kelvin = ev.view.units == "K"
+    sel = t[inside & np.isfinite(t)]
+    stats["mean"] = float(sel.mean())
+    stats["max"] = float(sel.max())
+    if kelvin:
+        stats["mean_c"] = stats["mean"] - 273.15
+    hot = ev.mask("hot_spot")
+    stats["hot_fraction"] = _frac(hot, inside)
+    if outside.any():
+        stats["surround_mean"] = float(np.nanmean(t[outside]))
+        stats["contrast"] = stats["mean"] - stats["surround_mean"]
+    spread = ev.spread
+    z = stats.get("contrast", 0.0) / spread if spread else 0.0
+    stats["contrast_sigma"] = float(z)
+    object_like = stats["hot_fraction"] >= 0.1 or (region is not None and region.kind == "point" and hot[inside].any())
+    scores = {"hot spot": min(1.0, 2.0 * stats["hot_fraction"]) if object_like else 0.0,
+              "warm area": float(np.clip(z / 4.0, 0, 1)), "cool area": float(np.clip(-z / 4.0, 0, 1))}
+    scores["background"] = max(0.0, 1.0 - max(scores.values()))
+    label = max(scores, key=scores.get)
+    if region is None:
+        from . import detectors
+
+        stats["hot_objects"] = len(detectors.components(hot, min_area=1))
+        label = "thermal scene"
+        scores[label] = 1.0
+    elif label == "hot spot" and "area_m2" in stats:
+        blob = _component_at(hot, inside)
+        area = float(blob.sum()) * stats["area_m2"] / max(stats["pixels"], 1)
+        kind = thermal_object_kind(area)
+        if kind != "hot spot":
+            scores[kind] = scores.pop("hot spot")
+            label = kind
+    unit = "K" if kelvin else "(relative brightness, hot = bright)"
+    phrase = f"mean {stats['mean']:.1f} {unit}" + (f" ({stats['mean_c']:.1f} degC)" if kelvin else "")
+    if "contrast" in stats:
+        phrase += f", {stats['contrast']:+.1f} against its surroundings"
+    phrase += f"; {100 * stats['hot_fraction']:.0f}% of it in hot objects"
+    if "hot_objects" in stats:
+        phrase = f"{stats['hot_objects']} hot object(s); " + phrase
+    return scores, label, phrase
+
+
+# -- optical --------------------------------------------------------------------------------------
+def _optical(ev: Evidence, region, inside, outside, stats):
+    for name, idx in ev.indices.items():
+        vals = idx[inside & np.isfinite(idx)]
+        if vals.size:
+            stats[name] = float(vals.mean())
+    stats["colour"] = _colour_name(ev, inside)
+    scores = {}
+    for key in OPTICAL_CLASSES:
+        scores[LABELS.get(key, key)] = _frac(ev.mask(key), inside)
+    top = max(scores, key=scores.get)
+    label = top if scores[top] >= 0.3 else "mixed surface"
+    if label == "mixed surface":
+        scores[label] = 1.0 - scores[top]
+    if region is None:
+        parts = [f"{100 * v:.0f}% {k}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]) if v >= 0.02 and k != "mixed surface"]
+        phrase = (", ".join(parts) or "no dominant cover class") + f"; overall {stats['colour']}"
+    else:
+        phrase = f"{stats['colour']} in colour; {100 * scores[top]:.0f}% {top} pixels"
+    extra = [f"{k.upper()} {stats[k]:.2f}" for k in ("ndvi", "ndwi", "mndwi", "ndbi") if k in stats]
+    if extra:
+        phrase += " (" + ", ".join(extra) + ")"
+    return scores, label, phrase
+
+
+def _colour_name(ev: Evidence, inside) -> str:
+    from matplotlib.colors import rgb_to_hsv
+
+    rgb = ev.view.render()[inside].astype(float).mean(axis=0) / 255.0
+    hue, sat, val = rgb_to_hsv(rgb[None, :])[0]
+    if val < 0.2:
+        return "dark"
+    if sat < 0.15:
+        return "white" if val > 0.8 else "grey"
+    names = [(0.04, "red"), (0.11, "orange"), (0.18, "yellow"), (0.45, "green"), (0.55, "cyan"), (0.72, "blue"),
+             (0.9, "purple"), (1.01, "red")]
+    return next(n for limit, n in names if hue < limit)
+
+
+# -- text -----------------------------------------------------------------------------------------
+def _sentence(ev: Evidence, region, label: str, conf: float, phrase: str, stats: dict) -> str:
+    view = ev.view
+    if region is None:
+        size = view.pixel_size_m()
+        extent = ""
+        if size is not None:
+            extent = f" covering about {view.width * size[0] / 1000:.2f} x {view.height * size[1] / 1000:.2f} km"
+        what = {"sar": "SAR backscatter", "infrared": "thermal infrared", "optical": "optical"}[ev.modality]
+        article = "An" if what[0] in "aeiou" else "A"
+        return f"{article} {what} scene of {view.width} x {view.height} px{extent}: {phrase}."
+    where = "The point" if region.kind == "point" else "The prompted region"
+    area = f" ({stats['area_m2']:,.0f} m2)" if "area_m2" in stats and region.kind != "point" else ""
+    return f"{where}{area} is most likely {label} (confidence {conf:.2f}): {phrase}."
+
+
+def _answer_instruction(instruction: str, modality: str, scores: dict) -> str:
+    try:
+        q = parse_query(instruction, modality)
+    except QueryError:
+        return " (The analytic backend answers with measurements only; it did not recognise a class in the instruction.)"
+    label = q.target.label
+    score = max((v for k, v in scores.items() if k == label or k.startswith(label)), default=0.0)
+    verdict = "likely" if score >= 0.5 else ("possible" if score >= 0.2 else "unlikely")
+    return f" Asked about {label}: {verdict} (score {score:.2f})."

@@ -1,0 +1,271 @@
+"""Measure the analytic detectors on the real data in ../shared/data.
+
+Dev script (not part of the product). Prints per-dataset scores for two
+halves of the files (sorted by name: even indices = "tune", odd = "check")
+so that overfitting to the tuning half is visible, plus 2000x2000 timings.
+
+    python scripts/measure_detectors.py [--only sar,water,thermal,sirst,optical,timing]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+
+from egx_notebook.backends.analytic import detectors as D  # noqa: E402
+
+
+# ----------------------------------------------------------------- helpers
+def box_iou(a, b):
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / ua if ua > 0 else 0.0
+
+
+def greedy_match(pred, gt, thr):
+    """Number of true positives: greedy one-to-one matching by IoU."""
+    pairs = sorted(((box_iou(p, g), i, j) for i, p in enumerate(pred)
+                    for j, g in enumerate(gt)), reverse=True)
+    used_p, used_g, tp = set(), set(), 0
+    for iou, i, j in pairs:
+        if iou < thr:
+            break
+        if i in used_p or j in used_g:
+            continue
+        used_p.add(i)
+        used_g.add(j)
+        tp += 1
+    return tp
+
+
+def prf(tp, npred, ngt):
+    p = tp / npred if npred else 0.0
+    r = tp / ngt if ngt else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def halves(files):
+    files = sorted(files)
+    return {"tune(even)": files[0::2], "check(odd)": files[1::2]}
+
+
+def gray(path):
+    im = Image.open(path)
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA"):
+        im = im.convert("RGB")
+    return np.asarray(im.convert("F"), dtype=np.float64)
+
+
+# ----------------------------------------------------------------- HRSID
+def hrsid_gt(path):
+    m = np.asarray(Image.open(path).convert("RGB")).astype(np.int64)
+    code = (m[..., 0] << 16) | (m[..., 1] << 8) | m[..., 2]
+    boxes = []
+    for c in np.unique(code):
+        if c == 0:
+            continue
+        ys, xs = np.nonzero(code == c)
+        boxes.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    return boxes
+
+
+def hrsid_db(path):
+    a = np.asarray(Image.open(path))[..., 0].astype(np.float64)
+    return 20 * np.log10(np.maximum(a, 1))
+
+
+def eval_hrsid(files, verbose=False, **kw):
+    tp = npred = ngt = 0
+    for f in files:
+        db = hrsid_db(f)
+        gt = hrsid_gt(f.with_name(f.stem + "_instance_id_RGB.png"))
+        pred = [c["box"] for c in D.components(D.sar_bright_targets(db, **kw))]
+        t = greedy_match(pred, gt, 0.5)
+        if verbose:
+            print(f"    {f.name}: gt {len(gt)} pred {len(pred)} tp {t}")
+        tp, npred, ngt = tp + t, npred + len(pred), ngt + len(gt)
+    return prf(tp, npred, ngt) + (tp, npred, ngt)
+
+
+def hrsid_files():
+    return [p for p in sorted((DATA / "hrsid" / "data").glob("*.png")) if "_instance_" not in p.name]
+
+
+# ----------------------------------------------------------------- Sen1Floods11
+def read_tif(path):
+    import rasterio
+    with rasterio.open(path) as ds:
+        return ds.read().astype(np.float64), ds.nodata
+
+
+def iou(pred, gt, valid):
+    p, g = pred[valid], gt[valid]
+    u = (p | g).sum()
+    return (p & g).sum() / u if u else 1.0
+
+
+def eval_water():
+    base = DATA / "sen1floods11" / "sample"
+    lab, _ = read_tif(base / "Labels" / "Spain_7370579_LabelHand.tif")
+    lab = lab[0]
+    s1, _ = read_tif(base / "S1" / "Spain_7370579_S1Hand.tif")
+    s2, _ = read_tif(base / "S2" / "Spain_7370579_S2Hand.tif")
+    labelled = lab >= 0
+    gt = lab == 1
+    res = {}
+    res["sar VV"] = iou(D.sar_water(s1[0]), gt, labelled)
+    res["sar VH"] = iou(D.sar_water(s1[1], bounds=(-30.0, -18.0)), gt, labelled)
+    names = ["coastal", "blue", "green", "red", "re1", "re2", "re3", "nir", "nir2",
+             "wv", "cirrus", "swir1", "swir2"]
+    bands = {n: s2[i] / 10000.0 for i, n in enumerate(names) if n not in ("re1", "re2", "re3", "nir2", "wv")}
+    res["optical (all bands)"] = iou(D.optical_water(bands), gt, labelled)
+    no_swir = {k: v for k, v in bands.items() if k not in ("swir1", "swir2")}
+    res["optical (no swir)"] = iou(D.optical_water(no_swir), gt, labelled)
+    rgb = {k: bands[k] for k in ("blue", "green", "red")}
+    res["optical (rgb only)"] = iou(D.optical_water(rgb), gt, labelled)
+    return res, float(gt[labelled].mean())
+
+
+# ----------------------------------------------------------------- HIT-UAV
+def voc_boxes(path, keep=("Person", "Car")):
+    out = []
+    for o in ET.parse(path).getroot().iter("object"):
+        name = o.find("name").text
+        b = o.find("bndbox")
+        box = tuple(float(b.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))
+        out.append((name, (box[0], box[1], box[2] + 1, box[3] + 1)))
+    return [b for n, b in out if n in keep], out
+
+
+def eval_hit(files, verbose=False, **kw):
+    tp = npred = ngt = 0
+    per = {}
+    for f in files:
+        img = gray(f)
+        gt, allgt = voc_boxes(DATA / "hit_uav" / "annotations" / (f.stem + ".xml"))
+        pred = [c["box"] for c in D.components(D.thermal_hot_targets(img, **kw))]
+        t = greedy_match(pred, gt, 0.3)
+        # precision counts a prediction as correct when it matches any annotated object
+        tp_any = greedy_match(pred, [b for _, b in allgt], 0.3)
+        per.setdefault(f.name[0], [0, 0, 0, 0])
+        for i, val in enumerate((t, len(gt), tp_any, len(pred))):
+            per[f.name[0]][i] += val
+        if verbose:
+            print(f"    {f.name}: gt {len(gt)} pred {len(pred)} tp {t}")
+        tp, ngt, npred = tp + t, ngt + len(gt), npred + len(pred)
+    tp_any = sum(p[2] for p in per.values())
+    return tp / max(ngt, 1), tp_any / max(npred, 1), tp, ngt, npred, per
+
+
+# ----------------------------------------------------------------- SIRST
+def eval_sirst(files, verbose=False, **kw):
+    inter = union = 0
+    ious, hits, ngt_obj = [], 0, 0
+    for f in files:
+        mpath = DATA / "sirst" / "masks" / (f.stem + "_pixels0.png")
+        img = gray(f)
+        gt = np.asarray(Image.open(mpath).convert("L")) > 127
+        if gt.shape != img.shape:
+            print(f"    note: skip {f.name}: mask {gt.shape} != image {img.shape}")
+            continue
+        pred = D.thermal_hot_targets(img, small=True, **kw)
+        i, u = (pred & gt).sum(), (pred | gt).sum()
+        inter, union = inter + i, union + u
+        ious.append(i / u if u else 1.0)
+        gcomps = D.components(gt)
+        ngt_obj += len(gcomps)
+        for c in gcomps:
+            x0, y0, x1, y1 = c["box"]
+            hits += bool((pred[y0:y1, x0:x1] & c["mask"]).any())
+        if verbose:
+            print(f"    {f.name}: iou {ious[-1]:.2f} pred px {pred.sum()} gt px {gt.sum()}")
+    return (inter / union if union else 0.0), (float(np.mean(ious)) if ious else 0.0), hits, ngt_obj, len(ious)
+
+
+# ----------------------------------------------------------------- timing
+def timing():
+    rng = np.random.default_rng(0)
+    n = 2000
+    sar = 10 * np.log10(rng.gamma(1.0, 0.01, (n, n)))
+    sar[500:520, 600:700] = 10.0
+    sar[:, :700] += 8
+    temp = 290 + rng.normal(0, 0.5, (n, n))
+    temp[1000:1010, 1000:1010] += 10
+    bands = {k: rng.uniform(0.0, 0.4, (n, n)) for k in ("blue", "green", "red", "nir", "swir1", "swir2")}
+    jobs = [
+        ("sar_bright_targets", lambda: D.sar_bright_targets(sar)),
+        ("sar_water", lambda: D.sar_water(sar)),
+        ("thermal_hot_targets", lambda: D.thermal_hot_targets(temp)),
+        ("thermal_hot_targets(small)", lambda: D.thermal_hot_targets(temp, small=True)),
+        ("thermal_hot_regions", lambda: D.thermal_hot_regions(temp)),
+        ("optical_water", lambda: D.optical_water(bands)),
+        ("optical_vegetation", lambda: D.optical_vegetation(bands)),
+        ("optical_cloud", lambda: D.optical_cloud(bands)),
+        ("optical_built_up", lambda: D.optical_built_up(bands)),
+        ("optical_bare_soil", lambda: D.optical_bare_soil(bands)),
+        ("spectral_indices", lambda: D.spectral_indices(bands)),
+    ]
+    for name, fn in jobs:
+        fn() if name == "sar_bright_targets" else None
+        t0 = time.perf_counter()
+        fn()
+        print(f"  {name:28s} {time.perf_counter() - t0:6.3f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", default="sar,water,thermal,sirst,timing")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    if not DATA.is_dir():
+        print(f"no data folder at {DATA}; nothing to measure")
+        return
+    if "sar" in only:
+        print("HRSID ships (sar_bright_targets, box IoU >= 0.5):")
+        for name, fs in halves(hrsid_files()).items():
+            p, r, f, tp, npred, ngt = eval_hrsid(fs, args.verbose)
+            print(f"  {name:11s} F1 {f:.3f}  P {p:.3f}  R {r:.3f}  (tp {tp}, pred {npred}, gt {ngt})")
+    if "water" in only:
+        print("Sen1Floods11 Spain_7370579 water IoU over labelled pixels:")
+        res, frac = eval_water()
+        print(f"  (water fraction of labelled pixels: {frac:.3f})")
+        for k, val in res.items():
+            print(f"  {k:22s} IoU {val:.3f}")
+    if "thermal" in only:
+        print("HIT-UAV (thermal_hot_targets, Person+Car recall at box IoU >= 0.3):")
+        files = sorted((DATA / "hit_uav" / "images").glob("*.jpg"))
+        for name, fs in halves(files).items():
+            r, p, tp, ngt, npred, per = eval_hit(fs, args.verbose)
+            extra = "  ".join(f"{'day' if k == '0' else 'night'}: R {v[0] / max(v[1], 1):.2f} "
+                              f"P {v[2] / max(v[3], 1):.2f}" for k, v in sorted(per.items()))
+            print(f"  {name:11s} recall {r:.3f}  precision(any class) {p:.3f}  "
+                  f"(tp {tp}/{ngt}, pred {npred})  [{extra}]")
+    if "sirst" in only:
+        print("SIRST (thermal_hot_targets small=True, pixel IoU):")
+        files = sorted((DATA / "sirst" / "images").glob("*.png"))
+        for name, fs in halves(files).items():
+            tot, mean, hits, nobj, nimg = eval_sirst(fs, args.verbose)
+            print(f"  {name:11s} overall IoU {tot:.3f}  mean per-image IoU {mean:.3f}  "
+                  f"targets hit {hits}/{nobj}  ({nimg} images)")
+    if "timing" in only:
+        print("Timing on 2000x2000 float arrays (this machine):")
+        timing()
+
+
+if __name__ == "__main__":
+    main()
