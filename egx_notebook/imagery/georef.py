@@ -9,12 +9,12 @@ from affine import Affine
 
 def pixel_to_map(transform: Affine, x, y):
     """Map coordinates of pixel coordinates (float col, row; pixel corners at integers)."""
-    return transform * (x, y)
+    return transform @ (x, y)
 
 
 def map_to_pixel(transform: Affine, x, y):
     """Exact float pixel coordinates (col, row) of map coordinates; no rounding."""
-    return ~transform * (x, y)
+    return ~transform @ (x, y)
 
 
 def pixel_size_m(transform: Affine, crs, at: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float] | None:
@@ -28,9 +28,9 @@ def pixel_size_m(transform: Affine, crs, at: tuple[float, float] = (0.0, 0.0)) -
     c = CRS.from_user_input(crs)
     if c.is_geographic:
         geod = Geod(ellps="WGS84") if c.ellipsoid is None else c.get_geod()
-        lon0, lat0 = transform * at
-        lon1, lat1 = transform * (at[0] + 1, at[1])
-        lon2, lat2 = transform * (at[0], at[1] + 1)
+        lon0, lat0 = transform @ tuple(at)
+        lon1, lat1 = transform @ (at[0] + 1, at[1])
+        lon2, lat2 = transform @ (at[0], at[1] + 1)
         dx = geod.inv(lon0, lat0, lon1, lat1)[2]
         dy = geod.inv(lon0, lat0, lon2, lat2)[2]
         return abs(dx), abs(dy)

@@ -72,7 +72,7 @@ class Scene:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top) in map coordinates."""
-        xs, ys = zip(*(self.transform * c for c in ((0, 0), (self.width, 0), (0, self.height), (self.width, self.height))))
+        xs, ys = zip(*(self.transform @ c for c in ((0, 0), (self.width, 0), (0, self.height), (self.width, self.height))))
         return min(xs), min(ys), max(xs), max(ys)
 
     def pixel_size_m(self, at=None) -> tuple[float, float] | None:
@@ -84,11 +84,11 @@ class Scene:
 
     def to_map(self, x, y):
         """Map coordinates of (float) pixel coordinates."""
-        return self.transform * (x, y)
+        return self.transform @ (x, y)
 
     def to_pixels(self, x, y):
         """Exact float pixel coordinates of map coordinates."""
-        return ~self.transform * (x, y)
+        return ~self.transform @ (x, y)
 
     # -- data -----------------------------------------------------------------------------------
     @cached_property

@@ -43,12 +43,12 @@ class View:
     def pixel_transform(self) -> Affine:
         """Affine from view pixels to scene pixels."""
         sx, sy = self.scale
-        return Affine.translation(self.window[0], self.window[1]) * Affine.scale(sx, sy)
+        return Affine.translation(self.window[0], self.window[1]) @ Affine.scale(sx, sy)
 
     @property
     def transform(self) -> Affine:
         """Affine from view pixels to map coordinates."""
-        return self.scene.transform * self.pixel_transform
+        return self.scene.transform @ self.pixel_transform
 
     @property
     def crs(self):
@@ -72,10 +72,10 @@ class View:
 
     def to_scene_pixels(self, x, y):
         """Scene pixel coordinates of view pixel coordinates (exact)."""
-        return self.pixel_transform * (x, y)
+        return self.pixel_transform @ (x, y)
 
     def from_scene_pixels(self, x, y):
-        return ~self.pixel_transform * (x, y)
+        return ~self.pixel_transform @ (x, y)
 
     def region(self, prompt):
         """A prompt (or a scene :class:`~egx_notebook.prompts.Region`) as a region in this view's pixels."""

@@ -49,7 +49,7 @@ class Detection:
         """This detection on another pixel grid related by the scale+translation affine ``t``."""
         from ..prompts.region import _resample_patch
 
-        xs, ys = zip(*(t * c for c in ((self.box[0], self.box[1]), (self.box[2], self.box[3]))))
+        xs, ys = zip(*(t @ c for c in ((self.box[0], self.box[1]), (self.box[2], self.box[3]))))
         box = (min(xs), min(ys), max(xs), max(ys))
         mask, origin = self.mask, self.mask_origin
         if mask is not None:

@@ -46,7 +46,7 @@ class Referring:
         region = None if self.region is None else self.region.map_pixels(t.a, t.b, t.d, t.e, t.c, t.f, grid_shape)
         extent = None
         if self.extent is not None:
-            xs, ys = zip(*(t * c for c in ((self.extent[0], self.extent[1]), (self.extent[2], self.extent[3]))))
+            xs, ys = zip(*(t @ c for c in ((self.extent[0], self.extent[1]), (self.extent[2], self.extent[3]))))
             extent = (min(xs), min(ys), max(xs), max(ys))
         return Referring(self.text, self.label, self.confidence, dict(self.scores), dict(self.stats), region,
                          self.level, self.instruction, self.backend, crs, transform, tuple(grid_shape), extent,

@@ -12,6 +12,8 @@ import numpy as np
 
 from . import detectors
 
+#: Pixels at least this large (m) are treated as satellite thermal imagery by the hot-target detector.
+SATELLITE_PIXEL_M = 2.0
 OPTICAL_NAMES = ("blue", "green", "red", "nir", "swir1", "swir2", "coastal", "cirrus")
 
 
@@ -80,7 +82,7 @@ class Evidence:
                 return detectors.sar_water(p, v)
         elif self.modality == "infrared":
             if key in ("hot_spot", "person", "vehicle"):
-                return detectors.thermal_hot_targets(p, v)
+                return detectors.thermal_hot_targets(p, v, **self._hot_target_options())
             if key == "small_target":
                 return detectors.thermal_hot_targets(p, v, small=True)
             if key == "hot_region":
@@ -94,6 +96,15 @@ class Evidence:
             if fn is not None:
                 return fn(self.bands, v)
         return np.zeros(p.shape, dtype=bool)
+
+    def _hot_target_options(self) -> dict:
+        """Detector settings by ground resolution: satellite thermal (pixels of metres to 100 m) shows hot spots
+        as a few pixels, so it uses a small window, single-pixel objects and a stricter contrast threshold;
+        UAV / close-range frames (unknown or sub-2 m pixels) use the detector's defaults."""
+        size = self.view.pixel_size_m()
+        if size is not None and min(size) >= SATELLITE_PIXEL_M:
+            return {"min_area": 1, "size": 11, "k": 10.0}
+        return {}
 
     def evidence_band(self, key: str) -> np.ndarray:
         """The band a class is judged on (contrast, 'brightest', 'hottest')."""

@@ -100,10 +100,10 @@ def _by_position(dets: list[Detection], q: Query, view) -> list[Detection]:
     w, h = view.width, view.height
     if q.compass and view.crs is not None:
         # Compass words follow the map: compare in map coordinates (north = +y).
-        cxm, cym = view.transform * (w / 2, h / 2)
+        cxm, cym = view.transform @ (w / 2, h / 2)
 
         def offset(d):
-            mx, my = view.transform * d.center
+            mx, my = view.transform @ d.center
             return mx - cxm, -(my - cym)
         half_w, half_h = abs(view.transform.a) * w / 2 or 1, abs(view.transform.e) * h / 2 or 1
     else:

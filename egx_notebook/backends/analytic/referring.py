@@ -77,6 +77,13 @@ def _common_stats(ev: Evidence, region, inside, outside) -> dict:
     return stats
 
 
+def _pct(x: float) -> str:
+    """A fraction as a percentage that never shows a non-zero value as 0%."""
+    if 0 < x < 0.005:
+        return "<1%"
+    return f"{100 * x:.0f}%"
+
+
 def _component_at(mask: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """The connected components of ``mask`` that touch ``inside``."""
     from scipy import ndimage as ndi
@@ -124,7 +131,7 @@ def _sar(ev: Evidence, region, inside, outside, stats):
     phrase = f"mean backscatter {stats['mean_db']:.1f} {unit}"
     if "surround_db" in stats:
         phrase += f" against {stats['surround_db']:.1f} around it"
-    phrase += f"; {100 * stats['bright_fraction']:.0f}% bright-target pixels (CFAR), {100 * stats['water_fraction']:.0f}% dark water-like pixels"
+    phrase += f"; {_pct(stats['bright_fraction'])} bright-target pixels (CFAR), {_pct(stats['water_fraction'])} dark water-like pixels"
     if "bright_targets" in stats:
         phrase += f"; {stats['bright_targets']} bright target(s) such as ships"
     return scores, label, phrase
@@ -169,7 +176,7 @@ def _thermal(ev: Evidence, region, inside, outside, stats):
     phrase = f"mean {stats['mean']:.1f} {unit}" + (f" ({stats['mean_c']:.1f} degC)" if kelvin else "")
     if "contrast" in stats:
         phrase += f", {stats['contrast']:+.1f} against its surroundings"
-    phrase += f"; {100 * stats['hot_fraction']:.0f}% of it in hot objects"
+    phrase += f"; {_pct(stats['hot_fraction'])} of it in hot objects"
     if "hot_objects" in stats:
         phrase = f"{stats['hot_objects']} hot object(s); " + phrase
     return scores, label, phrase
@@ -190,10 +197,10 @@ def _optical(ev: Evidence, region, inside, outside, stats):
     if label == "mixed surface":
         scores[label] = 1.0 - scores[top]
     if region is None:
-        parts = [f"{100 * v:.0f}% {k}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]) if v >= 0.02 and k != "mixed surface"]
+        parts = [f"{_pct(v)} {k}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]) if v >= 0.02 and k != "mixed surface"]
         phrase = (", ".join(parts) or "no dominant cover class") + f"; overall {stats['colour']}"
     else:
-        phrase = f"{stats['colour']} in colour; {100 * scores[top]:.0f}% {top} pixels"
+        phrase = f"{stats['colour']} in colour; {_pct(scores[top])} {top} pixels"
     extra = [f"{k.upper()} {stats[k]:.2f}" for k in ("ndvi", "ndwi", "mndwi", "ndbi") if k in stats]
     if extra:
         phrase += " (" + ", ".join(extra) + ")"

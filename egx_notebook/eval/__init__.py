@@ -1,0 +1,1 @@
+"""Evaluation: metrics and readers for labelled remote-sensing datasets."""
