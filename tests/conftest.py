@@ -79,7 +79,8 @@ def optical_tif(tmp_path) -> Path:
 
 @pytest.fixture
 def optical_overviews_tif(tmp_path) -> Path:
-    """Tiled 3-band uint16 512 x 512 optical file with internal overviews 2, 4, 8."""
+    """Tiled 3-band uint16 512 x 512 optical file with internal overviews 2, 4, 8 built by *nearest*
+    sampling, so a decimated read that uses them differs from block averaging of the full resolution."""
     from rasterio.enums import Resampling
 
     yy, xx = np.mgrid[0:512, 0:512]
@@ -88,7 +89,7 @@ def optical_overviews_tif(tmp_path) -> Path:
     path = write_tif(tmp_path / "optical_ovr.tif", data, tiled=True, blockxsize=256, blockysize=256,
                      photometric="RGB")
     with rasterio.open(path, "r+") as ds:
-        ds.build_overviews([2, 4, 8], Resampling.average)
+        ds.build_overviews([2, 4, 8], Resampling.nearest)
     return path
 
 

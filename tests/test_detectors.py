@@ -57,6 +57,24 @@ def test_sar_bright_targets_relative_db_and_no_targets():
     assert detectors.sar_bright_targets(speckled_sea(seed=3)).sum() == 0
 
 
+def test_sar_bright_targets_ignores_land_and_keeps_a_large_ship():
+    rng = np.random.default_rng(5)
+    db = speckled_sea((400, 400), seed=4)
+    db[:, 280:] = -8 + 10 * np.log10(rng.gamma(1.0, 1.0, (400, 120)))  # land strip
+    db[50:150, 300:380] += 10 * (rng.random((100, 80)) < 0.3)  # town: bright points
+    ships = [(40, 60, 46, 80), (250, 150, 270, 155), (330, 40, 336, 70)]  # (y0, x0, y1, x1)
+    for y0, x0, y1, x1 in ships:
+        db[y0:y1, x0:x1] = 5.0
+    big = (60, 120, 200, 180)  # a large ship (~5 % of the scene) that outgrows the CFAR guard
+    db[big[0]:big[2], big[1]:big[3]] = 8 + 10 * np.log10(rng.gamma(1.0, 1.0, (140, 60)))
+    comps = detectors.components(detectors.sar_bright_targets(db))
+    assert len(comps) == len(ships) + 1
+    for y0, x0, y1, x1 in ships + [big]:
+        assert any(np.abs(np.subtract(c["box"], (x0, y0, x1, y1))).max() <= 2 for c in comps)
+    # all land (no sea): nothing, rather than every bright point of the town
+    assert detectors.sar_bright_targets(db[:, 280:]).sum() < 200
+
+
 def test_sar_water_lake_in_speckle():
     db = speckled_sea(mean_db=-8.0)
     lake = np.zeros(db.shape, bool)
@@ -218,7 +236,10 @@ def test_real_hrsid_floor():
     if not files:
         pytest.skip("no HRSID chips")
     p, r, f, *_ = md.eval_hrsid(files)
-    assert r >= 0.45 and f >= 0.05  # measured: R 0.56, F1 0.08 (harbour chip dominates FPs)
+    # measured on the 2 chips: P 0.42, R 0.56, F1 0.48 (24 predictions for 18 ships; was F1 0.08
+    # with 249 predictions before the land mask, and R 0.44 / F1 0.46 before the moored-ship
+    # rescue). Ships moored side by side or deep in the land mask are still lost.
+    assert p >= 0.38 and r >= 0.50 and f >= 0.44
 
 
 def test_real_sen1floods11_floor():

@@ -88,6 +88,28 @@ def test_open_numpy_array_pixel_crs():
     np.testing.assert_array_equal(scene.read((2, 3, 6, 5))[0], arr[3:5, 2:6])
 
 
+def test_open_band_selection_by_index_and_dict(optical_tif):
+    by_index = egx.open(optical_tif, bands=[3, 1])
+    assert by_index.count == 2
+    np.testing.assert_array_equal(by_index.read()[:, 8:, 8:], np.stack([raw(optical_tif, 3), raw(optical_tif, 1)])[:, 8:, 8:])
+    by_name = egx.open(optical_tif, bands={"nir": 3, "red": 1})
+    assert by_name.band_names == ["nir", "red"]
+    np.testing.assert_array_equal(by_name.read(bands=["nir"])[0, 8:, 8:], raw(optical_tif, 3)[8:, 8:])
+    with pytest.raises(ValueError):
+        egx.open(optical_tif, bands=[4])
+
+
+def test_grid_helpers(optical_tif, lst_tif):
+    scene = egx.open(optical_tif)
+    assert scene.bounds == (500000.0, 4000000.0 - 480, 500000.0 + 640, 4000000.0)
+    assert scene.pixel_size_m() == pytest.approx((10.0, 10.0))
+    assert scene.to_pixels(*scene.to_map(12.25, 3.5)) == pytest.approx((12.25, 3.5))
+    dx, dy = egx.open(lst_tif).pixel_size_m()  # 0.0007 degrees near 34 N
+    assert 60 < dx < 67 and 75 < dy < 80
+    assert egx.open(np.zeros((4, 4), "float32"), pixel_size_m=0.5).pixel_size_m() == (0.5, 0.5)
+    assert "optical" in scene._repr_html_() and "EPSG:32633" in scene._repr_html_()
+
+
 def test_open_unknown_source_type():
     with pytest.raises(RasterReadError):
         egx.open(12345)
@@ -297,7 +319,6 @@ def test_accessor_on_sar_dataarray_and_override():
     da = xr.DataArray(db, dims=("y", "x"))
     assert da.egx.modality == "sar"
     np.testing.assert_array_equal(da.egx.render(), egx.open(da).render())
-    da.attrs["modality"] = "thermal"
     da2 = xr.DataArray(db, dims=("y", "x"), attrs={"modality": "thermal"})
     assert da2.egx.modality == "infrared"
     assert da2.egx.set(modality="optical").modality == "optical"

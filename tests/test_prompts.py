@@ -203,6 +203,25 @@ def test_box_mask_covers_pixel_centres(pixel_scene):
     np.testing.assert_array_equal(m, expected)
 
 
+@pytest.mark.parametrize("box,window", [
+    ((30.5, 20.5, 36.5, 25.5), (30, 20, 36, 25)),  # centres on the edges: x0 <= x < x1 (half-open)
+    ((0.5, 0.5, 2.5, 2.5), (0, 0, 2, 2)),
+    ((1, 1, 2, 2), (1, 1, 2, 2)),
+    ((0.9999988, 0.9999983, 2.0000023, 2.0000017), (1, 1, 2, 2)),  # float noise of a CRS round trip
+    ((10.6, 10.2, 10.9, 14.0), (10, 10, 11, 14)),  # a sliver with no centre along x still covers a column
+    ((10.6, 10.2, 11.4, 14.0), (10, 10, 12, 14)),  # ... every column it touches
+])
+def test_box_mask_pixel_centres_half_open(pixel_scene, box, window):
+    m = region_of(egx.Box(*box), pixel_scene).mask()
+    expected = np.zeros((40, 50), bool)
+    expected[window[1]:window[3], window[0]:window[2]] = True
+    np.testing.assert_array_equal(m, expected)
+    c0, r0, c1, r1 = window
+    np.testing.assert_array_equal(region_of(egx.Box(*box), pixel_scene).mask((c0 - 1, r0 - 1, c1 + 3, r1 + 2)),
+                                  expected[r0 - 1:r1 + 2, c0 - 1:c1 + 3] if c0 > 0 and r0 > 0 else
+                                  np.pad(expected, 1)[r0:r1 + 3, c0:c1 + 4])
+
+
 def test_triangle_keeps_its_shape(pixel_scene):
     r = region_of(egx.FreeForm.polygon([(0, 0), (20, 0), (0, 20)]), pixel_scene)
     assert r.kind == "freeform"
@@ -295,9 +314,12 @@ def test_epsg4326_box_round_trip(s1_scene, box):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.tuples(st.integers(1, 199), st.integers(1, 159), st.integers(1, 40), st.integers(1, 40)))
+@given(st.tuples(st.integers(1, 199), st.integers(1, 159), st.integers(4, 40), st.integers(4, 40)))
 def test_utm_box_via_epsg4326_lands_on_the_same_pixels(utm_scene, ints):
-    """Pixel box -> UTM corners -> lon/lat (pyproj) -> Box(crs=EPSG:4326) -> pixels again."""
+    """Pixel box -> UTM corners -> lon/lat (pyproj) -> Box(crs=EPSG:4326) -> pixels again.
+
+    Boxes are at least 4 px wide: thinner shapes rasterize with ``all_touched`` (so slivers never vanish),
+    where the lon/lat box's real ~1e-4 px overshoot legitimately touches the neighbouring pixels."""
     x0, y0, w, h = ints
     box = (x0, y0, x0 + w, y0 + h)
     to_ll = Transformer.from_crs("EPSG:32633", "EPSG:4326", always_xy=True)
@@ -341,6 +363,27 @@ def test_mask_region_view_round_trip(utm_scene):
     t = view.pixel_transform
     back = local.map_pixels(t.a, t.b, t.d, t.e, t.c, t.f, utm_scene.shape)
     np.testing.assert_array_equal(back.mask(), region.mask())
+
+
+def test_mask_region_in_decimated_view_is_nearest_neighbour(utm_scene):
+    """At scale 200/90 a view pixel belongs to the mask exactly when its centre falls on a mask pixel."""
+    patch = np.ones((30, 25), bool)  # set up to its edges, where nearest-neighbour sampling is tested
+    patch[10:15, 5:9] = False
+    region = region_of(egx.FreeForm.from_mask(patch, origin=(33, 41)), utm_scene)
+    view = utm_scene.view((20, 10, 220, 190), max_size=90)
+    got = view.region(region).mask()
+    sx, sy = view.scale
+    cx = 20 + (np.arange(view.width) + 0.5) * sx  # view pixel centres in scene pixels
+    cy = 10 + (np.arange(view.height) + 0.5) * sy
+    full = region.mask()
+    expected = full[np.floor(cy).astype(int)][:, np.floor(cx).astype(int)]
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_tiny_mask_region_never_vanishes(utm_scene):
+    region = region_of(egx.FreeForm.from_mask(np.ones((2, 2), bool), origin=(41, 41)), utm_scene)
+    local = utm_scene.overview(24).region(region)  # scale 10: no view pixel centre on the 2 x 2 mask
+    assert local.mask().sum() >= 1
 
 
 def test_polygon_in_view_pixels_matches_shapely(utm_scene):

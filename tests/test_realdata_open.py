@@ -96,3 +96,4 @@ def test_sirst_palette_png_reads_as_grey(shared_data):
     got = scene.read()[0]
     assert got.shape == grey.shape
     assert np.nanmax(np.abs(got - grey)) <= 1.0
+    np.testing.assert_array_equal(scene.data.values[0], got)  # the lazy path maps the palette too

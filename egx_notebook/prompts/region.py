@@ -87,6 +87,8 @@ class Region:
                 out[py, px] = True
             return out
         geom = self.geometry
+        if is_axis_aligned_box(geom):
+            return box_mask(self.bounds, (x0, y0, x1, y1))
         thin = geom.area < geom.length  # mean width under 2 px
         out = features.rasterize([(geom, 1)], out_shape=shape, transform=Affine.translation(x0, y0),
                                  fill=0, all_touched=thin, dtype="uint8")
@@ -105,15 +107,49 @@ class Region:
 
 
 def _resample_patch(patch, origin, sx, sy, xoff, yoff, grid_shape):
-    """Nearest-neighbour move of a mask patch to a scaled/translated grid."""
+    """Nearest-neighbour move of a mask patch to a scaled/translated grid: a new pixel is set when its
+    centre falls on a set pixel of the patch. A patch too small to hold any new pixel centre keeps the
+    nearest pixels, so a mask never vanishes."""
     ox, oy = origin
+    ph, pw = patch.shape
     nx0, ny0 = ox * sx + xoff, oy * sy + yoff
-    nx1, ny1 = (ox + patch.shape[1]) * sx + xoff, (oy + patch.shape[0]) * sy + yoff
+    nx1, ny1 = (ox + pw) * sx + xoff, (oy + ph) * sy + yoff
     ix0, iy0 = math.floor(nx0), math.floor(ny0)
     ix1, iy1 = max(ix0 + 1, math.ceil(nx1)), max(iy0 + 1, math.ceil(ny1))
-    cols = ((np.arange(ix0, ix1) + 0.5 - xoff) / sx - ox).astype(int).clip(0, patch.shape[1] - 1)
-    rows = ((np.arange(iy0, iy1) + 0.5 - yoff) / sy - oy).astype(int).clip(0, patch.shape[0] - 1)
-    return patch[np.ix_(rows, cols)], (ix0, iy0)
+    cols = np.floor((np.arange(ix0, ix1) + 0.5 - xoff) / sx - ox).astype(int)
+    rows = np.floor((np.arange(iy0, iy1) + 0.5 - yoff) / sy - oy).astype(int)
+    out = patch[np.ix_(rows.clip(0, ph - 1), cols.clip(0, pw - 1))]
+    inside = ((rows >= 0) & (rows < ph))[:, None] & ((cols >= 0) & (cols < pw))[None, :]
+    return (out & inside if (out & inside).any() else out), (ix0, iy0)
+
+
+def is_axis_aligned_box(geom: shapely.Geometry) -> bool:
+    """True for a Polygon that fills its bounding box (an axis-aligned rectangle)."""
+    if geom.geom_type != "Polygon" or geom.is_empty:
+        return False
+    x0, y0, x1, y1 = geom.bounds
+    return abs(geom.area - (x1 - x0) * (y1 - y0)) <= 1e-9 * max((x1 - x0) * (y1 - y0), 1e-12)
+
+
+def box_pixels(bounds) -> tuple[int, int, int, int]:
+    """Integer window ``(c0, r0, c1, r1)`` of the pixels whose centres lie in the half-open box
+    ``x0 <= x < x1, y0 <= y < y1``; along an axis with no centre inside, the pixels the box touches
+    (so a sliver never rasterizes to nothing). Exact, unlike GDAL's rule for centres on an edge."""
+    def axis(lo, hi):
+        i0, i1 = math.ceil(lo - 0.5), math.ceil(hi - 0.5)
+        return (i0, i1) if i1 > i0 else (math.floor(lo), max(math.floor(lo) + 1, math.ceil(hi)))
+
+    (c0, c1), (r0, r1) = axis(bounds[0], bounds[2]), axis(bounds[1], bounds[3])
+    return c0, r0, c1, r1
+
+
+def box_mask(bounds, window: tuple[int, int, int, int]) -> np.ndarray:
+    """Boolean mask over ``window`` of the pixels of the box ``bounds`` (see :func:`box_pixels`)."""
+    x0, y0, x1, y1 = window
+    c0, r0, c1, r1 = box_pixels(bounds)
+    out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    out[max(r0, y0) - y0:max(min(r1, y1) - y0, 0), max(c0, x0) - x0:max(min(c1, x1) - x0, 0)] = True
+    return out
 
 
 def image_rectangle(grid_shape: tuple[int, int]) -> shapely.Geometry:

@@ -7,6 +7,7 @@ and masks are the truth; map geometry, GeoDataFrames, GeoJSON/GeoPackage and Geo
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -153,8 +154,8 @@ class Grounding:
 
     def label_mask(self, window=None) -> np.ndarray:
         """uint16 raster of detection ids (1..N, 0 = background) over ``window`` (default: the whole grid).
-        Detections without a mask are filled as boxes."""
-        from rasterio import features
+        Detections without a mask are filled as boxes (the pixels whose centres are inside, half-open)."""
+        from ..prompts.region import box_mask
 
         h, w = self.grid_shape
         x0, y0, x1, y1 = window or (0, 0, w, h)
@@ -168,7 +169,7 @@ class Grounding:
                     sub = d.mask[sy0 - oy:sy1 - oy, sx0 - ox:sx1 - ox]
                     out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0][sub] = i
             else:
-                features.rasterize([(box_polygon(d.box), i)], out=out, transform=Affine.translation(x0, y0))
+                out[box_mask(d.box, (x0, y0, x1, y1))] = i
         return out
 
     def save_masks(self, path, compress: str = "deflate"):
@@ -182,11 +183,14 @@ class Grounding:
                    "transform": self.transform, "compress": compress}
         if self.crs is not None:
             profile["crs"] = self.crs
-        with rasterio.open(path, "w", **profile) as dst:
-            dst.write(self.label_mask(), 1)
-            dst.set_band_description(1, f"egx grounding ids for {self.query!r}")
-            dst.update_tags(query=self.query, backend=self.backend,
-                            labels=";".join(f"{i}={d.label}" for i, d in enumerate(self.detections, 1)))
+        with warnings.catch_warnings():
+            # Pixel-CRS results (e.g. from a PNG) have the identity transform on purpose: no warning noise.
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(self.label_mask(), 1)
+                dst.set_band_description(1, f"egx grounding ids for {self.query!r}")
+                dst.update_tags(query=self.query, backend=self.backend,
+                                labels=";".join(f"{i}={d.label}" for i, d in enumerate(self.detections, 1)))
         return path
 
     # -- display ---------------------------------------------------------------------------------

@@ -11,31 +11,76 @@ from .detectors_common import (label_areas, masked_box_stats, otsu_effectiveness
 __all__ = ["sar_bright_targets", "sar_water"]
 
 
-def _ring_stats(x, w, guard, background):
-    """Mean / std / count of ``x`` over weight ``w`` in the ring between a
-    (2*guard+1) inner window and a (2*background+1) outer window."""
-    n_o, s_o, q_o = masked_box_stats(x, w, 2 * background + 1)
-    n_i, s_i, q_i = masked_box_stats(x, w, 2 * guard + 1)
-    n, s, q = n_o - n_i, s_o - s_i, q_o - q_i
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = s / n
-        sd = np.sqrt(np.maximum(q / n - mu * mu, 0.0))
-    return mu, sd, n
+def _block_sum(a, d):
+    """Sums of ``a`` over non-overlapping d x d blocks (zero padded at the end)."""
+    a = np.asarray(a, dtype=np.float32)
+    if d <= 1:
+        return a.astype(np.float64)
+    H, W = a.shape
+    h, w = -(-H // d), -(-W // d)
+    if (H, W) != (h * d, w * d):
+        p = np.zeros((h * d, w * d), np.float32)
+        p[:H, :W] = a
+        a = p
+    return a.reshape(h, d, w, d).sum(axis=(1, 3), dtype=np.float64)
 
 
-def _cfar_pass(x, w, v, k, guard, background, min_frac=0.25):
-    """One log-domain CA-CFAR pass: detect where x > mu + k * sd of the ring.
+def _upsample(c, d, shape):
+    """Nearest-neighbour expansion of a block grid back to ``shape``."""
+    if d <= 1:
+        return c[:shape[0], :shape[1]]
+    iy = np.arange(shape[0]) // d
+    ix = np.arange(shape[1]) // d
+    return c[iy[:, None], ix[None, :]]
 
-    Where fewer than ``min_frac`` of the ring pixels are usable (censored
-    by earlier detections or invalid), statistics of a 3x wider ring are used,
-    and failing that the global statistics of the usable pixels."""
-    mu, sd, n = _ring_stats(x, w, guard, background)
-    ring_size = (2 * background + 1) ** 2 - (2 * guard + 1) ** 2
-    g = x[w]
-    gmu, gsd = (float(g.mean()), float(g.std())) if g.size else (0.0, 0.0)
+
+def _box(a, size):
+    if size <= 1:
+        return a
+    return ndi.uniform_filter(a, size=size, mode="constant") * float(size * size)
+
+
+def _cfar_blocks(x, w, d):
+    """Block sums (d x d) of the background weight, x*w and x^2*w."""
+    xw = np.where(w, x, 0.0).astype(np.float32)
+    return (_block_sum(w.astype(np.float32), d), _block_sum(xw, d), _block_sum(xw * xw, d))
+
+
+def _cfar_threshold(blocks, k, guard, background, d, min_frac=0.25):
+    """Log-domain CA-CFAR threshold ``mu + k*sd`` on the d x d block grid.
+
+    ``blocks`` = block sums of (w, x*w, x^2*w) where w is the background
+    weight (sea, not censored). Ring statistics between a (2*guard+1)^2 guard
+    window and a (2*background+1)^2 window are box sums of 2*round(r/d)+1
+    blocks: the background varies on the ring scale, so this gives the
+    statistics of a full resolution CFAR at ~1/d^2 of the cost. Where fewer
+    than ``min_frac`` of the ring is usable (censored by detections, land or
+    invalid) a 3x wider ring is used, then the global statistics of the
+    usable pixels."""
+    n_b, s_b, q_b = (np.asarray(a, np.float64) for a in blocks)
+    g = max(0, int(round(guard / d)))
+    b = max(g + 1, int(round(background / d)))
+
+    def ring(rin, rout):
+        o = [_box(a, 2 * rout + 1) for a in (n_b, s_b, q_b)]
+        i = [_box(a, 2 * rin + 1) for a in (n_b, s_b, q_b)]
+        n, s, q = (oo - ii for oo, ii in zip(o, i))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = s / n
+            sd = np.sqrt(np.maximum(q / n - mu * mu, 0.0))
+        return mu, sd, n
+
+    mu, sd, n = ring(g, b)
+    ring_size = ((2 * b + 1) ** 2 - (2 * g + 1) ** 2) * d * d
+    nt = float(n_b.sum())
+    if nt > 0:
+        gmu = float(s_b.sum()) / nt
+        gsd = float(np.sqrt(max(float(q_b.sum()) / nt - gmu * gmu, 0.0)))
+    else:
+        gmu = gsd = 0.0
     weak = n < min_frac * ring_size
     if weak.any():
-        mu2, sd2, n2 = _ring_stats(x, w, guard, 3 * background)
+        mu2, sd2, n2 = ring(g, 3 * b)
         mu = np.where(weak, mu2, mu)
         sd = np.where(weak, sd2, sd)
         weak &= n2 < min_frac * ring_size
@@ -43,16 +88,35 @@ def _cfar_pass(x, w, v, k, guard, background, min_frac=0.25):
         sd = np.where(weak, gsd, sd)
     # a floor on the spread avoids detecting tiny ripples on flat (constant) data
     sd = np.maximum(sd, 1e-3 + 0.05 * gsd)
-    return v & (x > mu + k * sd), mu + k * sd
+    return mu + k * sd
+
+
+def _local_morphology(det, close):
+    """Closing (close x close) and hole filling, done per component box
+    (padded) instead of over the whole image."""
+    lab, n = ndi.label(det, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return det
+    out = det.copy()
+    pad = close + 1
+    H, W = det.shape
+    st = np.ones((close, close), bool)
+    for sl in ndi.find_objects(lab):
+        y0, y1 = max(0, sl[0].start - pad), min(H, sl[0].stop + pad)
+        x0, x1 = max(0, sl[1].start - pad), min(W, sl[1].stop + pad)
+        m = det[y0:y1, x0:x1]
+        if close > 1:
+            m = ndi.binary_closing(m, structure=st, border_value=0)
+        out[y0:y1, x0:x1] |= ndi.binary_fill_holes(m)
+    return out
 
 
 def _reject_clutter(det, n_valid, shape, max_area_frac, max_extent_frac, min_area):
     """Drop components that are too small, or too large / too extended to be
-    a target (land, urban or strong sea clutter): area above ``max_area_frac``
-    of the valid pixels, a box spanning more than ``max_extent_frac`` of the
-    image height or width, or, for components touching the image border
-    (structures continuing outside the scene, e.g. coast), more than half
-    of that. Boxes up to 64 px long are never rejected for extent."""
+    a target: area above ``max_area_frac`` of the valid pixels, a box spanning
+    more than ``max_extent_frac`` of the image height or width, or, for
+    components touching the image border, more than half of that. Boxes up
+    to 64 px long are never rejected for extent."""
     lab, n, areas = label_areas(det)
     if n == 0:
         return det
@@ -69,11 +133,11 @@ def _reject_clutter(det, n_valid, shape, max_area_frac, max_extent_frac, min_are
     return keep[lab]
 
 
-def _sea_context(det, land, v, r_in, r_out, max_land_frac):
+def _land_context(det, land, v, r_in, r_out, max_land_frac):
     """Keep components whose surroundings (a ring from ``r_in`` to ``r_out``
     px around the component) are mostly sea: at most ``max_land_frac`` of the
-    valid ring pixels are above the sea level. Ships lie on sea clutter, land
-    and urban clutter is surrounded by more land."""
+    valid ring pixels are land. Ships lie on sea, land clutter is next to
+    more land."""
     lab, n, _ = label_areas(det)
     if n == 0:
         return det
@@ -87,70 +151,309 @@ def _sea_context(det, land, v, r_in, r_out, max_land_frac):
     return keep[lab]
 
 
+def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixel_db,
+                  excess, min_elong, min_fill, min_area, cand=None):
+    """Ships moored against land, which the land mask absorbs or the land
+    context test rejects.
+
+    Bright bodies are taken from the 5 x 5 multilooked level (linear power):
+    pixels ``pixel_db`` dB or more above the sea median, on the sea or on
+    land within ``coast_px`` px of the non-land (the coarse land mask can
+    swallow a ship moored flush against a quay). A body that touches land or
+    a rejected detection, does not overlap a kept detection and passes
+    ``_ship_like`` is a ship."""
+    depth_c = _land_depth(land_c, d)
+    zone = v & ~(_upsample(depth_c > coast_px, d, land.shape) & land)
+    if cand is not None:
+        zone &= ~cand
+    if not (zone & land).any() and not rejected.any():
+        return np.zeros(land.shape, bool)
+    sea_db = _sea_level(raw, bg)
+    # 5 x 5 mean of linear power >= level, without taking logs (float32: speed)
+    pw = np.where(v, np.power(np.float32(10.0), (np.clip(raw, -300, 300) / 10.0 - (sea_db + pixel_db) / 10.0)
+                              .astype(np.float32)), np.float32(0.0))
+    bright = zone & (ndi.uniform_filter(pw, 5, mode="constant")
+                     >= ndi.uniform_filter(v.astype(np.float32), 5, mode="constant"))
+    lab, n, areas = label_areas(bright)
+    if n == 0:
+        return np.zeros(land.shape, bool)
+    touch = np.bincount(lab[land | rejected], minlength=n + 1) > 0
+    clash = np.bincount(lab[kept], minlength=n + 1) > 0
+    ok = np.zeros(n + 1, bool)
+    depth = None
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        if sl is None or not touch[i] or clash[i] or areas[i] < min_area:
+            continue
+        if depth is None:
+            depth = _upsample(depth_c, d, land.shape)
+        m = lab[sl] == i
+        dep = np.where(land[sl], depth[sl], 0.0)[m]
+        ok[i] = _ship_like(m, raw[sl][m], sea_db, excess, min_elong, min_fill, dep,
+                           coast_px / 2.0)
+    return ok[lab]
+
+
+def _ship_like(m, vals, sea_db, excess, min_elong, min_fill, depth, max_dist):
+    """Moored-ship test of a component (mask ``m`` cropped to its box,
+    ``vals`` its dB values): median ``excess`` dB above the sea level (ships
+    are much brighter than land on average), major/minor axis ratio (second
+    moments) >= ``min_elong``, area >= ``min_fill`` of its oriented bounding
+    box, and mean depth in the land mask <= ``max_dist`` px (a ship is on the
+    water side of the coast, land clutter extends inland)."""
+    if vals.size < 3 or float(np.median(vals)) - sea_db < excess:
+        return False
+    if depth is not None and depth.size and float(depth.mean()) > max_dist:
+        return False
+    ys, xs = np.nonzero(m)
+    p = np.stack([xs - xs.mean(), ys - ys.mean()]).astype(np.float64)
+    ev, evec = np.linalg.eigh(p @ p.T / p.shape[1])
+    if ev[0] <= 1e-9 or np.sqrt(ev[1] / ev[0]) < min_elong:
+        return False
+    q = evec.T @ p
+    box = (np.ptp(q[0]) + 1.0) * (np.ptp(q[1]) + 1.0)
+    return vals.size >= min_fill * box
+
+
+def _land_depth(land_c, d):
+    """Depth (px) of each land cell of the block grid in the land mask."""
+    return ndi.distance_transform_edt(land_c) * float(d)
+
+
+def _sea_level(x, bg):
+    """Median dB of the sea background (subsampled)."""
+    vals = x[bg]
+    if vals.size == 0:
+        return float(np.median(x))
+    if vals.size > 200_000:
+        vals = vals[:: vals.size // 200_000]
+    return float(np.median(vals))
+
+
+def _land_sea(x, v, *, grid=200, window=0.045, min_contrast=6.0, ship_excess=15.0,
+              max_ship_frac=0.2):
+    """Coarse land / sea segmentation for ship detection.
+
+    The scene is reduced to about ``grid`` x ``grid`` blocks (block mean of
+    linear power, in dB), median filtered over ``window`` of the image side
+    (speckle and ships smaller than half the window disappear into the sea,
+    land, which is dense, stays) and split by Otsu. When the two classes are
+    less than ``min_contrast`` dB apart the scene is all sea. Sea components
+    smaller than 2 windows are holes of the land (streets, shadows, fields).
+    The non-sea components are land, except those whose median block level is
+    ``ship_excess`` dB or more above the sea (ships are much brighter than
+    natural or urban land on average) and that cover at most
+    ``max_ship_frac`` of the scene: those are large ship candidates.
+
+    Returns ``(land, candidates, labels, d, t)``: bool grids and the label grid
+    of the candidates on the block grid, the block size ``d`` and the
+    sea/non-sea level ``t`` in dB (None when all sea)."""
+    H, W = x.shape
+    d = max(1, int(round(min(H, W) / grid)))
+    n = _block_sum(v.astype(np.float64), d)
+    p = _block_sum(np.where(v, np.power(np.float32(10.0), (np.clip(x, -300, 300) / 10.0).astype(np.float32)), 0.0), d)
+    cv = n >= 0.25 * d * d
+    shape = n.shape
+    none = np.zeros(shape, bool)
+    if cv.sum() < 16:
+        return none, none, np.zeros(shape, np.int32), d, None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lc = np.where(cv, 10.0 * np.log10(np.maximum(p / np.maximum(n, 1), 1e-30)), np.nan)
+    ws = max(3, int(window * min(shape)) | 1)
+    m = ndi.median_filter(np.where(cv, lc, float(np.median(lc[cv]))), size=ws)
+    vals = m[cv]
+    if float(vals.max() - vals.min()) <= 1e-9:
+        return none, none, np.zeros(shape, np.int32), d, None
+    t = robust_threshold(vals, "otsu")
+    lo, hi = vals[vals <= t], vals[vals > t]
+    if lo.size == 0 or hi.size == 0 or float(np.median(hi) - np.median(lo)) < min_contrast:
+        return none, none, np.zeros(shape, np.int32), d, None
+    sea = cv & (m <= t)
+    sea = remove_small(sea, 2 * ws * ws)
+    if not sea.any():  # no sizeable dark area: all land
+        return cv.copy(), none, np.zeros(shape, np.int32), d, t
+    sea_med = float(np.median(lc[sea]))
+    lab, nl, areas = label_areas(cv & ~sea)
+    cand = np.zeros(nl + 1, bool)
+    if nl:
+        med = ndi.median(lc, lab, index=np.arange(1, nl + 1))
+        cand[1:] = (np.asarray(med) - sea_med >= ship_excess) & (areas[1:] <= max_ship_frac * cv.sum())
+    land = (lab > 0) & ~cand[lab]
+    clab = np.where(cand[lab], lab, 0).astype(np.int32)
+    return land, clab > 0, clab, d, t
+
+
+def _suppress_satellites(det, zone=0.5, ratio=0.2, max_gap=16):
+    """Drop small components next to a much larger one (sidelobes, azimuth
+    ghosts and speckle fragments around strong targets): a component with
+    less than ``ratio`` of the area of a larger component whose box, grown
+    by ``zone`` x its longer side (at most ``max_gap`` px), contains the
+    small component's centre."""
+    lab, n, areas = label_areas(det)
+    if n < 2:
+        return det
+    sls = ndi.find_objects(lab)
+    cen = [((sl[0].start + sl[0].stop) / 2, (sl[1].start + sl[1].stop) / 2) for sl in sls]
+    order = np.argsort(-areas[1:]) + 1
+    keep = np.ones(n + 1, bool)
+    keep[0] = False
+    for i in order:
+        if not keep[i]:
+            continue
+        sl = sls[i - 1]
+        g = min(zone * max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start), max_gap)
+        y0, y1, x0, x1 = sl[0].start - g, sl[0].stop + g, sl[1].start - g, sl[1].stop + g
+        for j in order:
+            if j != i and keep[j] and areas[j] < ratio * areas[i]:
+                cy, cx = cen[j - 1]
+                if y0 <= cy <= y1 and x0 <= cx <= x1:
+                    keep[j] = False
+    return keep[lab]
+
+
 def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
                        background: int = 40, min_area: int = 12,
                        max_area_frac: float = 0.25, max_extent_frac: float = 0.75,
                        max_land_frac: float = 0.1, context: tuple[int, int] = (8, 24),
-                       test: int = 3, close: int = 3) -> np.ndarray:
+                       test: int = 3, close: int = 3, land_mask: bool = True,
+                       ship_excess_db: float = 15.0, max_ship_frac: float = 0.2,
+                       satellite_zone: float = 0.5, merge_frac: float = 0.005,
+                       coast_px: int = 16, ship_pixel_db: float = 15.0,
+                       min_elongation: float = 2.5, min_fill: float = 0.55) -> np.ndarray:
     """Ship / bright-target mask from SAR backscatter in dB (bool, H x W).
 
-    Method (log-domain cell-averaging CFAR with censoring):
+    Method:
 
-    1. For every pixel, mean and std of dB in the ring between a
-       (2*guard+1)^2 guard window and a (2*background+1)^2 window; detect
-       where ``dB > mean + k*std`` with ``k = Phi^-1(1 - pfa)`` (Gaussian model
-       of log-speckle). Being relative to the local background, this works for
-       calibrated dB (sea ~ -20 dB) and for relative dB of 8-bit amplitude
-       chips (20*log10(DN)).
-    2. A second pass recomputes the ring statistics excluding the first-pass
-       detections (dilated), so that large ships and ship clusters do not
-       raise their own background; where the ring is mostly censored a 3x
-       wider ring, then global statistics, are used.
-    3. Closing (3x3) merges speckle-fragmented targets, holes are filled.
-    4. Clutter rejection, per connected component (8-connected): keep it if
-       ``area >= min_area``, ``area <= max_area_frac`` of the valid pixels,
-       its box spans at most ``max_extent_frac`` of the image height and
-       width (ignored for boxes <= 64 px), and at least ``min_sea_frac`` of
-       a ``context_radius`` px ring around it is darker than the sea/land
-       Otsu level of the smoothed scene (targets sit on sea clutter, land
-       clutter is surrounded by land).
+    1. Land / sea segmentation (``land_mask``, see ``_land_sea``): block
+       means (~200 x 200 grid) median filtered over ~4.5 % of the image side,
+       Otsu split when the classes are >= 6 dB apart. Non-sea components are
+       land, unless their median level is ``ship_excess_db`` above the sea
+       and they cover at most ``max_ship_frac`` of the scene (large ships,
+       which survive the median filter). CFAR detects nothing on land.
+    2. Log-domain cell-averaging CFAR: mean and std of (3x3 averaged) dB over
+       sea pixels in the ring between a (2*guard+1)^2 guard window and a
+       (2*background+1)^2 window (computed on a block grid, ~guard/4 px
+       blocks, for speed); detect where ``dB > mean + k*std`` with
+       ``k = Phi^-1(1 - pfa)`` (Gaussian model of log-speckle), both for the
+       averaged and the raw pixel. Being relative to the local background,
+       this works for calibrated dB (sea ~ -20 dB) and for relative dB of
+       8-bit amplitude chips (20*log10(DN)).
+    3. A second pass excludes the first-pass detections (dilated) from the
+       background, so that large ships and clusters do not raise their own
+       background; a mostly censored ring falls back to a 3x wider ring, then
+       to global sea statistics.
+    4. Closing (3x3), holes filled. Each ship candidate of step 1 covering
+       at least ``merge_frac`` of the scene becomes one target: its
+       detections are joined with its pixels above the sea/land level (so
+       that a big ship and its azimuth smearing give one box; ships berthed
+       side by side in one candidate become one box too).
+    5. Clutter rejection, per 8-connected component: ``area >= min_area``,
+       ``area <= max_area_frac`` of the valid pixels, box extent at most
+       ``max_extent_frac`` of the image (ignored for boxes <= 64 px), and at
+       most ``max_land_frac`` of a ring ``context`` px around it on land.
+       Moored ships (``_moored_ships``): bright bodies of the 5x5
+       multilooked level, ``ship_pixel_db`` above the sea median, on the sea
+       or on land at most ``coast_px`` px from the non-land, touching land or
+       a rejected detection, are kept when their median is
+       ``ship_excess_db - 1`` dB above the sea, their major/minor axis ratio
+       is >= ``min_elongation``, they fill >= ``min_fill`` of their oriented
+       box, have >= 4 x ``min_area`` px and lie on average <= ``coast_px``/2
+       px inside the land mask (``coast_px=0`` disables this).
+       Finally components smaller than 1/5 of a neighbour whose box, grown
+       by ``satellite_zone`` x its length (<= 16 px), holds their centre are
+       dropped (sidelobes, ghosts and fragments of strong targets).
     """
     x, v = prepare(db, valid)
     out = np.zeros(x.shape, bool)
     if v.sum() < 4:
         return out
     k = float(ndtri(1.0 - pfa))
-    sm = _smooth_db(x, v, 5)
-    sea_level = _sea_level(sm, v)
+    if land_mask:
+        land_c, cand_c, clab_c, dl, t_sea = _land_sea(x, v, ship_excess=ship_excess_db,
+                                                      max_ship_frac=max_ship_frac)
+    else:
+        t_sea = None
+    if t_sea is not None:
+        land = _upsample(land_c, dl, x.shape) & v
+        cand = _upsample(cand_c, dl, x.shape) & v
+        bg = v & ~land & ~cand
+    else:
+        land = cand = None
+        bg = v
     raw = x
     if test > 1:  # test-cell averaging (multilook) in dB: reduces speckle variance
-        n_t, s_t, _ = masked_box_stats(x, v, test)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = np.where(n_t > 0, s_t / n_t, x)
-    sea = v & (sm <= sea_level)
-    det, _ = _cfar_pass(x, sea, v, k, guard, background)
-    censor = ndi.binary_dilation(det, iterations=2) if det.any() else det
-    det, thr = _cfar_pass(x, sea & ~censor, v, k, guard, background)
+        if v.all():
+            x = ndi.uniform_filter(x.astype(np.float32), test, mode="nearest")
+        else:
+            xv = np.where(v, x, 0.0).astype(np.float32)
+            n_t = ndi.uniform_filter(v.astype(np.float32), test, mode="constant")
+            s_t = ndi.uniform_filter(xv, test, mode="constant")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = np.where(n_t > 0, s_t / np.maximum(n_t, 1e-6), x).astype(np.float32)
+    d = max(1, min(guard, background) // 4)
+    blocks = _cfar_blocks(x, bg, d)
+    thr = _upsample(_cfar_threshold(blocks, k, guard, background, d), d, x.shape)
+    det = v & (x > thr)
+    if det.any():
+        # censor the blocks holding first-pass detections (and their neighbours)
+        cb = ndi.maximum_filter(_block_sum(det.astype(np.float32), d) > 0, size=3)
+        blocks = tuple(np.where(cb, 0.0, a) for a in blocks)
+        thr = _upsample(_cfar_threshold(blocks, k, guard, background, d), d, x.shape)
     # undo the spread of the test window: keep pixels that are bright themselves
-    det &= raw > thr
-    if not det.any():
+    det = v & (x > thr) & (raw > thr)
+    if land is not None:
+        det &= ~land
+    if not det.any() and (land is None or not land.any()):
         return out
-    det = ndi.binary_closing(det, structure=np.ones((close, close)), border_value=0) & v
-    det = ndi.binary_fill_holes(det) & v
+    det = _local_morphology(det, close) & v
+    if cand is not None and cand.any():
+        clab_c = _big_only(clab_c, merge_frac * clab_c.size)
+        if clab_c.any():
+            det = _merge_candidates(det, cand, _upsample(clab_c, dl, x.shape), raw, t_sea, v)
+    if land is not None:
+        det &= ~land
     det = _reject_clutter(det, int(v.sum()), x.shape, max_area_frac, max_extent_frac, min_area)
-    if max_land_frac < 1 and det.any():
-        det = _sea_context(det, sm > sea_level, v, context[0], context[1], max_land_frac)
+    if land is not None and max_land_frac < 1 and land.any():
+        kept = _land_context(det, land, v, context[0], context[1], max_land_frac)
+        if coast_px > 0:
+            kept |= _moored_ships(raw, v, land, land_c, dl, bg, det & ~kept, kept,
+                                  coast_px=coast_px, pixel_db=ship_pixel_db,
+                                  excess=ship_excess_db - 1.0, min_elong=min_elongation,
+                                  min_fill=min_fill, min_area=4 * min_area, cand=cand)
+        det = kept
+    if satellite_zone > 0 and det.any():
+        det = _suppress_satellites(det, satellite_zone)
     return det
 
 
-def _sea_level(sm, v, min_effectiveness=0.7):
-    """Upper dB level of sea clutter: Otsu split of the speckle-reduced scene
-    when it is bimodal (sea + land/targets), else +inf (all sea)."""
-    vals = sm[v & np.isfinite(sm)]
-    if vals.size < 4:
-        return np.inf
-    t = robust_threshold(vals, "otsu")
-    return t if otsu_effectiveness(vals, t) >= min_effectiveness else np.inf
+def _big_only(clab, min_cells):
+    areas = np.bincount(clab.ravel())
+    big = areas >= min_cells
+    big[0] = False
+    return np.where(big[clab], clab, 0)
+
+
+def _merge_candidates(det, cand, clab, x, t_sea, v):
+    """Make each large ship candidate one component: inside it keep the
+    detections plus the bright pixels, close, fill, and keep the largest
+    piece (with everything connected to it)."""
+    inside = det & cand
+    rest = det & ~cand
+    for i, sl in enumerate(ndi.find_objects(clab), start=1):
+        if sl is None:
+            continue
+        c = clab[sl] == i
+        m = (inside[sl] | (_smooth_db(x[sl], v[sl], 5) > t_sea)) & c
+        if not m.any():
+            continue
+        r = max(1, int(0.01 * max(m.shape)) + 1)
+        m = ndi.binary_closing(m, structure=np.ones((2 * r + 1, 2 * r + 1)), border_value=0) & c
+        m = ndi.binary_fill_holes(m)
+        lab, n, areas = label_areas(m)
+        if n == 0:
+            continue
+        m = lab == (int(np.argmax(areas[1:])) + 1)
+        inside[sl] = np.where(c, m, inside[sl])
+    return (inside | rest) & v
 
 
 def _smooth_db(x, v, size):

@@ -6,11 +6,16 @@ exactly the detectors that grounding uses.
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 
 import numpy as np
 
 from . import detectors
+
+#: Longest side of the zoomed-out scene context used for area classes (water, land cover) in referring.
+CONTEXT_SIZE = 1024
+_CONTEXTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 #: Pixels at least this large (m) are treated as satellite thermal imagery by the hot-target detector.
 SATELLITE_PIXEL_M = 2.0
@@ -97,6 +102,19 @@ class Evidence:
                 return fn(self.bands, v)
         return np.zeros(p.shape, dtype=bool)
 
+    def context_mask(self, key: str) -> np.ndarray:
+        """The class mask computed on a zoomed-out view of the whole scene, sampled on this view's grid.
+
+        Area classes such as water are decided by the scene's histogram (e.g. the sea/land split), which a small
+        zoom-in window around a prompt may not show: an all-sea window has no dark mode of its own."""
+        scene = self.view.scene
+        ctx = _CONTEXTS.get(scene)
+        if ctx is None:
+            ctx = _CONTEXTS[scene] = Evidence(scene.overview(CONTEXT_SIZE))
+        if ctx.view.window == self.view.window and ctx.view.shape == self.view.shape:
+            return self.mask(key)
+        return _resample_to(ctx.mask(key), ctx.view, self.view)
+
     def _hot_target_options(self) -> dict:
         """Detector settings by ground resolution: satellite thermal (pixels of metres to 100 m) shows hot spots
         as a few pixels, so it uses a small window, single-pixel objects and a stricter contrast threshold;
@@ -117,6 +135,20 @@ class Evidence:
             if key == "built_up" and "ndbi" in idx:
                 return idx["ndbi"]
         return self.primary
+
+
+def _resample_to(mask: np.ndarray, src_view, dst_view) -> np.ndarray:
+    """Nearest-neighbour sampling of a mask on ``src_view``'s grid at the pixel centres of ``dst_view``."""
+    to_scene = dst_view.pixel_transform
+    from_scene = ~src_view.pixel_transform
+    cols = np.arange(dst_view.width) + 0.5
+    rows = np.arange(dst_view.height) + 0.5
+    sx = np.floor(from_scene.a * (to_scene.a * cols + to_scene.c) + from_scene.c).astype(int)
+    sy = np.floor(from_scene.e * (to_scene.e * rows + to_scene.f) + from_scene.f).astype(int)
+    inside_x = (sx >= 0) & (sx < mask.shape[1])
+    inside_y = (sy >= 0) & (sy < mask.shape[0])
+    out = mask[np.ix_(sy.clip(0, mask.shape[0] - 1), sx.clip(0, mask.shape[1] - 1))]
+    return out & inside_y[:, None] & inside_x[None, :]
 
 
 def band_mean(values: np.ndarray, mask: np.ndarray, modality: str, db: bool = False) -> float:

@@ -14,6 +14,12 @@ from .grounding import thermal_object_kind
 from .measure import elongation
 from .query import parse_query
 
+#: A pixel is "bright" when it exceeds the surroundings' median by this many robust sigmas (MAD).
+BRIGHT_SIGMAS = 3.0
+#: Calibrated co-pol backscatter below this (dB) is typical of calm open water (specular reflection).
+SEA_DB = -15.0
+#: The largest ships afloat are about 400 m x 60 m; a brighter blob than this is a structure, not a ship.
+MAX_SHIP_AREA_M2 = 30000.0
 OPTICAL_CLASSES = ("water", "vegetation", "cloud", "built_up", "bare_soil")
 LABELS = {"built_up": "built-up", "bare_soil": "bare soil"}
 
@@ -84,6 +90,17 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _largest_bright_blob_px(db: np.ndarray, inside: np.ndarray, threshold_db: float) -> int:
+    """Pixels of the largest connected blob inside the region above ``threshold_db`` (after a 3x3 mean in
+    linear power, which suppresses single-pixel speckle)."""
+    from scipy import ndimage as ndi
+
+    power = np.where(np.isfinite(db), 10 ** (db / 10.0), 0.0)
+    smooth = 10 * np.log10(np.maximum(ndi.uniform_filter(power, 3), 1e-12))
+    lab, n = ndi.label((smooth > threshold_db) & inside, structure=np.ones((3, 3)))
+    return int(np.bincount(lab.ravel())[1:].max()) if n else 0
+
+
 def _component_at(mask: np.ndarray, inside: np.ndarray) -> np.ndarray:
     """The connected components of ``mask`` that touch ``inside``."""
     from scipy import ndimage as ndi
@@ -101,26 +118,46 @@ def _sar(ev: Evidence, region, inside, outside, stats):
     sel = db[inside & np.isfinite(db)]
     stats["std_db"] = float(sel.std()) if sel.size else float("nan")
     stats["max_db"] = float(sel.max()) if sel.size else float("nan")
-    ships, water = ev.mask("ship"), ev.mask("water")
-    stats["bright_fraction"] = _frac(ships, inside)
+    water = ev.context_mask("water")
     stats["water_fraction"] = _frac(water, inside)
     if outside.any():
+        # Bright pixels are judged against this prompt's own surroundings (a local CFAR-like test), so a
+        # ship moored at a quay is still a bright target even where grounding's land rejection drops it.
+        ring = db[outside & np.isfinite(db)]
+        med = float(np.median(ring))
+        sigma = 1.4826 * float(np.median(np.abs(ring - med))) or 1.0
         stats["surround_db"] = band_mean(db, outside, "sar", db=True)
+        stats["surround_median_db"] = med
         stats["surround_water_fraction"] = _frac(water, outside)
-    if region is None:
+        stats["bright_fraction"] = float(np.mean(sel > med + BRIGHT_SIGMAS * sigma)) if sel.size else 0.0
+    else:
         from . import detectors
 
+        ships = ev.mask("ship")
+        stats["bright_fraction"] = _frac(ships, inside)
         stats["bright_targets"] = len(detectors.components(ships & inside, min_area=1))
     sea_context = stats.get("surround_water_fraction", stats["water_fraction"]) > 0.3 or \
-        stats.get("surround_db", 0.0) < stats["mean_db"] - 6.0
-    bright = stats["bright_fraction"]
-    if region is not None and region.kind == "point" and ships[inside].any():
-        bright = 1.0
+        (not relative and stats.get("surround_median_db", 0.0) < SEA_DB)
     scores = {"water": stats["water_fraction"]}
-    target = min(1.0, 2.5 * bright)
-    scores["ship" if sea_context else "bright target"] = target
+    if not relative and stats["mean_db"] < SEA_DB:
+        scores["water"] = max(scores["water"], float(np.clip((SEA_DB - stats["mean_db"]) / 3.0, 0, 1)))
+    # A bright target: many bright pixels, or a power-averaged level far above the surroundings' median.
+    contrast = stats["mean_db"] - stats.get("surround_median_db", stats["mean_db"])
+    stats["contrast_db"] = float(contrast)
+    target = max(min(1.0, 2.5 * stats["bright_fraction"]), float(np.clip((contrast - 6.0) / 8.0, 0, 1)))
+    ship_sized = True
+    if "pixel_size_m" in stats and "surround_median_db" in stats:
+        blob_m2 = _largest_bright_blob_px(db, inside, stats["surround_median_db"] + 8.0) * stats["pixel_size_m"] ** 2
+        stats["bright_blob_m2"] = float(blob_m2)
+        ship_sized = blob_m2 <= MAX_SHIP_AREA_M2
     strong = (not relative) and stats["mean_db"] > -3.0
     scores["built-up"] = 0.0 if relative else float(np.clip((stats["mean_db"] + 6.0) / 6.0, 0, 1)) * (1 - target)
+    if sea_context and ship_sized:
+        scores["ship"] = target
+    elif strong and not ship_sized:
+        scores["built-up"] = max(scores["built-up"], target)  # a large, very bright blob: buildings, not a ship
+    else:
+        scores["bright target"] = target
     scores["land"] = max(0.0, 1.0 - max(scores.values()))
     if region is None:
         label = "water" if scores["water"] >= 0.5 else ("built-up" if strong else "land")
@@ -131,9 +168,9 @@ def _sar(ev: Evidence, region, inside, outside, stats):
     phrase = f"mean backscatter {stats['mean_db']:.1f} {unit}"
     if "surround_db" in stats:
         phrase += f" against {stats['surround_db']:.1f} around it"
-    phrase += f"; {_pct(stats['bright_fraction'])} bright-target pixels (CFAR), {_pct(stats['water_fraction'])} dark water-like pixels"
+    phrase += f"; {_pct(stats['bright_fraction'])} bright-target pixels, {_pct(stats['water_fraction'])} dark water-like pixels"
     if "bright_targets" in stats:
-        phrase += f"; {stats['bright_targets']} bright target(s) such as ships"
+        phrase += f"; {stats['bright_targets']} bright target(s) such as ships (CFAR)"
     return scores, label, phrase
 
 
