@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -22,38 +21,19 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
 from egx_notebook.backends.analytic import detectors as D  # noqa: E402
+from egx_notebook.eval.metrics import MatchCounts, mask_iou, match_boxes  # noqa: E402
+from egx_notebook.eval.readers import instance_colour_boxes, voc_objects  # noqa: E402
 
 
 # ----------------------------------------------------------------- helpers
-def box_iou(a, b):
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    ua = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / ua if ua > 0 else 0.0
-
-
 def greedy_match(pred, gt, thr):
-    """Number of true positives: greedy one-to-one matching by IoU."""
-    pairs = sorted(((box_iou(p, g), i, j) for i, p in enumerate(pred)
-                    for j, g in enumerate(gt)), reverse=True)
-    used_p, used_g, tp = set(), set(), 0
-    for iou, i, j in pairs:
-        if iou < thr:
-            break
-        if i in used_p or j in used_g:
-            continue
-        used_p.add(i)
-        used_g.add(j)
-        tp += 1
-    return tp
+    """Number of true positives of a greedy one-to-one matching at IoU ``thr``."""
+    return match_boxes(pred, gt, thr).tp
 
 
 def prf(tp, npred, ngt):
-    p = tp / npred if npred else 0.0
-    r = tp / ngt if ngt else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
+    c = MatchCounts(tp, npred - tp, ngt - tp)
+    return c.precision, c.recall, c.f1
 
 
 def halves(files):
@@ -72,15 +52,7 @@ def gray(path):
 
 # ----------------------------------------------------------------- HRSID
 def hrsid_gt(path):
-    m = np.asarray(Image.open(path).convert("RGB")).astype(np.int64)
-    code = (m[..., 0] << 16) | (m[..., 1] << 8) | m[..., 2]
-    boxes = []
-    for c in np.unique(code):
-        if c == 0:
-            continue
-        ys, xs = np.nonzero(code == c)
-        boxes.append((xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
-    return boxes
+    return [o["box"] for o in instance_colour_boxes(path)]
 
 
 def hrsid_db(path):
@@ -114,9 +86,7 @@ def read_tif(path):
 
 
 def iou(pred, gt, valid):
-    p, g = pred[valid], gt[valid]
-    u = (p | g).sum()
-    return (p & g).sum() / u if u else 1.0
+    return mask_iou(pred, gt, valid)
 
 
 def eval_water():
@@ -143,12 +113,7 @@ def eval_water():
 
 # ----------------------------------------------------------------- HIT-UAV
 def voc_boxes(path, keep=("Person", "Car")):
-    out = []
-    for o in ET.parse(path).getroot().iter("object"):
-        name = o.find("name").text
-        b = o.find("bndbox")
-        box = tuple(float(b.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))
-        out.append((name, (box[0], box[1], box[2] + 1, box[3] + 1)))
+    out = voc_objects(path)
     return [b for n, b in out if n in keep], out
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 
+from .analysis import Analysable
 from .calibration import Calibration
 from .render import Rendering, render_array
 from .view import View, fit_shape
@@ -19,7 +20,7 @@ from .view import View, fit_shape
 DEFAULT_VIEW_SIZE = 2048
 
 
-class Scene:
+class Scene(Analysable):
     """A multi-source image: lazily read bands in physical units plus modality and georeferencing.
 
     Make one with :func:`egx_notebook.open`. Values are float32 with NaN for no data, in ``units``
@@ -178,24 +179,6 @@ class Scene:
     def plot(self, ax=None, bands=None, colorbar: bool = True, max_size: int = DEFAULT_VIEW_SIZE, **kwargs):
         """Show the scene with matplotlib in pixel coordinates; returns the axes."""
         return self.overview(max_size).plot(ax=ax, bands=bands, colorbar=colorbar, **kwargs)
-
-    # -- analysis (high-level API) ------------------------------------------------------------------
-    def refer(self, prompt=None, instruction: str | None = None, backend=None, **kwargs):
-        """What is inside ``prompt`` (a Point, Box or FreeForm)? Scene-level when ``prompt`` is None.
-        Returns a :class:`~egx_notebook.results.Referring`."""
-        from .. import api  # the analysis layer sits above imagery; imported on use only
-
-        return api.refer(self, prompt, instruction=instruction, backend=backend, **kwargs)
-
-    def ground(self, query: str, backend=None, **kwargs):
-        """Where is ``query`` (e.g. ``"the largest ship"``)? Returns a :class:`~egx_notebook.results.Grounding`."""
-        from .. import api
-
-        return api.ground(self, query, backend=backend, **kwargs)
-
-    def describe(self, backend=None, **kwargs):
-        """Scene-level referring: a description of the whole scene."""
-        return self.refer(None, backend=backend, **kwargs)
 
     # -- representation -------------------------------------------------------------------------------
     def summary(self) -> dict:

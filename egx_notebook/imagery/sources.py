@@ -59,18 +59,24 @@ def _open(path: str):
 
 
 @dataclass
-class FileSource:
-    """Bands read from one or more raster files that share a grid."""
+class _SourceInfo:
+    """What every source tells about its bands (filled in by the subclass's ``__post_init__``)."""
 
-    bands: list[BandRef]
     grid: Grid = field(init=False)
     dtype: str = field(init=False)
     nodata: list[float | None] = field(init=False)
     descriptions: list[str | None] = field(init=False)
     tags: dict = field(init=False)
+    colorinterp: list[str] = field(init=False)
+
+
+@dataclass
+class FileSource(_SourceInfo):
+    """Bands read from one or more raster files that share a grid."""
+
+    bands: list[BandRef]
     scales: list[float] = field(init=False)
     offsets: list[float] = field(init=False)
-    colorinterp: list[str] = field(init=False)
     overviews: list[int] = field(init=False)
     luts: list[np.ndarray | None] = field(init=False)
 
@@ -182,16 +188,10 @@ def _nan_nodata_np(a: np.ndarray, nodata) -> np.ndarray:
 
 
 @dataclass
-class ArraySource:
+class ArraySource(_SourceInfo):
     """Bands held by an xarray DataArray (numpy or dask), dims ``(band, y, x)`` or ``(y, x)``."""
 
     data: xr.DataArray
-    grid: Grid = field(init=False)
-    dtype: str = field(init=False)
-    nodata: list[float | None] = field(init=False)
-    descriptions: list[str | None] = field(init=False)
-    tags: dict = field(init=False)
-    colorinterp: list[str] = field(init=False)
     overviews: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -204,10 +204,12 @@ class ArraySource:
             raise UnsupportedDataError("complex samples (SAR SLC) are not supported; pass np.abs(x)**2 (intensity)")
         if da.dtype == bool:
             raise UnsupportedDataError("a boolean array is a mask, not an image; pass it as a FreeForm prompt instead")
-        band_dim = [d for d in da.dims if d not in (da.rio.x_dim if _has_rio(da) else "x", da.rio.y_dim if _has_rio(da) else "y")]
-        da = da.transpose(band_dim[0], *[d for d in da.dims if d != band_dim[0]])
+        georef = _has_rio(da)
+        x_dim, y_dim = (da.rio.x_dim, da.rio.y_dim) if georef else (da.dims[2], da.dims[1])
+        band_dim = next(d for d in da.dims if d not in (x_dim, y_dim))
+        da = da.transpose(band_dim, y_dim, x_dim)
         crs, transform = None, Affine.identity()
-        if _has_rio(da):
+        if georef:
             crs = da.rio.crs
             try:
                 transform = da.rio.transform(recalc=True) if da.sizes[da.rio.x_dim] > 1 else da.rio.transform()
@@ -215,7 +217,7 @@ class ArraySource:
                 transform = Affine.identity()
         self.grid = Grid(int(da.shape[2]), int(da.shape[1]), transform, crs)
         self.dtype = str(da.dtype)
-        nod = da.rio.nodata if _has_rio(da) else None
+        nod = da.rio.nodata if georef else None
         self.nodata = [nod] * da.shape[0]
         names = da.coords[da.dims[0]].values if da.dims[0] in da.coords else [None] * da.shape[0]
         self.descriptions = [str(n) if isinstance(n, str) else None for n in names]

@@ -13,11 +13,12 @@ from functools import cached_property
 import numpy as np
 from affine import Affine
 
+from .analysis import Analysable
 from .render import Rendering, render_array
 
 
 @dataclass(frozen=True, eq=False)
-class View:
+class View(Analysable):
     """Window ``(x0, y0, x1, y1)`` (scene pixels, half-open) of ``scene``, sampled to ``shape = (h, w)``."""
 
     scene: object
@@ -130,21 +131,6 @@ class View:
 
     def zoom_in(self, prompt, context: float = 2.0, **kwargs) -> "View":
         return self.scene.zoom_in(prompt, context=context, **kwargs)
-
-    def refer(self, prompt=None, instruction=None, backend=None, **kwargs):
-        """Referring on this view (see :func:`egx_notebook.api.refer`)."""
-        from .. import api
-
-        return api.refer(self, prompt, instruction=instruction, backend=backend, **kwargs)
-
-    def ground(self, query: str, backend=None, **kwargs):
-        """Grounding on this view (see :func:`egx_notebook.api.ground`)."""
-        from .. import api
-
-        return api.ground(self, query, backend=backend, **kwargs)
-
-    def describe(self, backend=None, **kwargs):
-        return self.refer(None, backend=backend, **kwargs)
 
     def __repr__(self) -> str:
         sx, sy = self.scale
