@@ -33,6 +33,7 @@ _LAZY = {
     "list_backends": ("egx_notebook.backends.registry", "list_backends"),
     "get_backend": ("egx_notebook.backends.registry", "get_backend"),
     "register_backend": ("egx_notebook.backends.registry", "register_backend"),
+    "Explorer": ("egx_notebook.ui", "Explorer"),
     "errors": ("egx_notebook.errors", None),
     "sample_data": ("egx_notebook.sample_data", None),
 }

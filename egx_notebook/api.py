@@ -59,14 +59,27 @@ def describe(target, backend=None, **kwargs):
     return refer(target, None, backend=backend, **kwargs)
 
 
-def ground(target, query: str, backend=None, *, max_size: int = DEFAULT_VIEW_SIZE, **backend_options):
+def ground(target, query: str, backend=None, *, max_size: int = DEFAULT_VIEW_SIZE, tiled: bool = False,
+           tile_size: int = 1024, overlap: int = 128, client=None, progress: bool = True, **backend_options):
     """Grounding: find what ``query`` names (e.g. ``"the two largest ships"``) in ``target``.
 
     On a Scene the backend sees the whole scene, decimated to ``max_size`` px on its longer side when larger.
+    With ``tiled=True`` it sees the scene at full resolution instead, tile by tile (``tile_size`` px tiles
+    overlapping by ``overlap`` px, with a progress bar), and the tiles' answers are merged so an object cut by
+    a seam is found once; ``client`` (a ``dask.distributed.Client`` or scheduler address) runs the tiles on a
+    cluster. See :mod:`egx_notebook.batch`.
     Returns a :class:`~egx_notebook.results.Grounding` in scene pixels and map coordinates."""
     if not isinstance(query, str) or not query.strip():
         raise EmptyQueryError("the grounding query is empty; say what to find, e.g. 'ships' or 'the largest water body'")
     scene, view = _scene_and_view(target)
+    if tiled:
+        if view is not None:
+            raise ValueError("tiled grounding covers a whole Scene at full resolution; call it on the scene "
+                             "(view.scene.ground(..., tiled=True)) or ground this view without tiled=True")
+        from .batch import ground_tiled
+
+        return ground_tiled(scene, query.strip(), backend, tile_size=tile_size, overlap=overlap, client=client,
+                            progress=progress, **backend_options)
     engine = get_backend(backend, **backend_options)
     view = view or scene.overview(max_size)
     result = engine.ground(view, query.strip())

@@ -26,6 +26,16 @@ def _prompt(args):
     return None
 
 
+def _backend_options(args) -> dict:
+    """Constructor options for model backends given on the command line."""
+    opts = {}
+    if args.model_id:
+        opts["model_id"] = args.model_id
+    if args.device:
+        opts["device"] = args.device
+    return opts
+
+
 def cmd_info(args) -> int:
     scene = _open(args)
     for k, v in scene.summary().items():
@@ -35,7 +45,7 @@ def cmd_info(args) -> int:
 
 def cmd_refer(args) -> int:
     scene = _open(args)
-    result = scene.refer(_prompt(args), instruction=args.instruction, backend=args.backend)
+    result = scene.refer(_prompt(args), instruction=args.instruction, backend=args.backend, **_backend_options(args))
     print(result.text)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=float))
@@ -47,7 +57,7 @@ def cmd_refer(args) -> int:
 
 def cmd_ground(args) -> int:
     scene = _open(args)
-    result = scene.ground(args.query, backend=args.backend)
+    result = scene.ground(args.query, backend=args.backend, **_backend_options(args))
     print(f"{len(result)} found for {args.query!r}")
     for i, d in enumerate(result, start=1):
         print(f"  {i:>3} {d.label:<12} score {d.score:.2f} box {tuple(round(v, 1) for v in d.box)}")
@@ -88,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     def scene_args(sp):
         sp.add_argument("path", help="raster path or URL")
         sp.add_argument("--modality", default=None, help="optical | sar | infrared (detected when omitted)")
-        sp.add_argument("--backend", default=None, help="backend name (default: analytic)")
+        sp.add_argument("--backend", default=None, help="backend name (default: analytic; see `egx backends`)")
+        sp.add_argument("--model-id", default=None, help="model backends: hub id or local directory of the weights")
+        sp.add_argument("--device", default=None, help="model backends: e.g. cpu, cuda, cuda:1 (default: auto)")
 
     i = sub.add_parser("info", help="print what egx sees in a raster")
     i.add_argument("path")
@@ -114,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("backends", help="list registered backends")
     b.set_defaults(func=cmd_backends)
+    from .eval.cli import add_eval_parser
+    add_eval_parser(sub)
     return p
 
 

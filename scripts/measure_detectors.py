@@ -2,9 +2,12 @@
 
 Dev script (not part of the product). Prints per-dataset scores for two
 halves of the files (sorted by name: even indices = "tune", odd = "check")
-so that overfitting to the tuning half is visible, plus 2000x2000 timings.
+so that overfitting to the tuning half is visible, plus 2000x2000 timings
+(best of 3). Sen1Floods11 is one scene, so it has no held-out half: its
+settings were chosen on the whole scene (see ``sar_water``). ``refer``
+names ground-truth boxes through the library (``scene.refer(egx.Box)``).
 
-    python scripts/measure_detectors.py [--only sar,water,thermal,sirst,optical,timing]
+    python scripts/measure_detectors.py [--only sar,water,thermal,sirst,refer,timing]
 """
 from __future__ import annotations
 
@@ -100,6 +103,7 @@ def eval_water():
     res = {}
     res["sar VV"] = iou(D.sar_water(s1[0]), gt, labelled)
     res["sar VH"] = iou(D.sar_water(s1[1], bounds=(-30.0, -18.0)), gt, labelled)
+    res["sar VV+VH"] = iou(D.sar_water(s1[0], cross=s1[1]), gt, labelled)
     names = ["coastal", "blue", "green", "red", "re1", "re2", "re3", "nir", "nir2",
              "wv", "cirrus", "swir1", "swir2"]
     bands = {n: s2[i] / 10000.0 for i, n in enumerate(names) if n not in ("re1", "re2", "re3", "nir2", "wv")}
@@ -123,7 +127,9 @@ def eval_hit(files, verbose=False, **kw):
     for f in files:
         img = gray(f)
         gt, allgt = voc_boxes(DATA / "hit_uav" / "annotations" / (f.stem + ".xml"))
-        pred = [c["box"] for c in D.components(D.thermal_hot_targets(img, **kw))]
+        fn = kw.pop("fn", D.thermal_objects)
+        pred = [c["box"] for c in D.components(fn(img, **kw))]
+        kw["fn"] = fn
         t = greedy_match(pred, gt, 0.3)
         # precision counts a prediction as correct when it matches any annotated object
         tp_any = greedy_match(pred, [b for _, b in allgt], 0.3)
@@ -163,6 +169,58 @@ def eval_sirst(files, verbose=False, **kw):
     return (inter / union if union else 0.0), (float(np.mean(ious)) if ious else 0.0), hits, ngt_obj, len(ious)
 
 
+# ----------------------------------------------------------------- referring (through the library)
+HIT_CLASSES = {"Person": "person", "Car": "vehicle", "Bicycle": "vehicle", "OtherVehicle": "vehicle"}
+
+
+def eval_refer_hit(files, seed=0):
+    """Referring on HIT-UAV ground-truth boxes (no pixel size): (correct, total, confusion, background boxes
+    named as an object, background boxes). Background boxes: one box of each object's size at a random spot
+    that overlaps no annotation."""
+    import warnings
+    from collections import Counter
+
+    import egx_notebook as egx
+    from egx_notebook.eval.metrics import box_iou
+
+    rng = np.random.default_rng(seed)
+    right = total = fp = nbg = 0
+    confusion = Counter()
+    for f in files:
+        scene = egx.open(f, modality="infrared")
+        objs = [(n, b) for n, b in voc_objects(DATA / "hit_uav" / "annotations" / (f.stem + ".xml"))]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, box in objs:
+                if name not in HIT_CLASSES:
+                    continue
+                label = scene.refer(egx.Box(*box)).label
+                confusion[(HIT_CLASSES[name], label)] += 1
+                right += label == HIT_CLASSES[name]
+                total += 1
+                w, h = box[2] - box[0], box[3] - box[1]
+                for _ in range(50):
+                    x0, y0 = int(rng.integers(0, scene.width - w + 1)), int(rng.integers(0, scene.height - h + 1))
+                    bg = (x0, y0, x0 + w, y0 + h)
+                    if all(float(np.max(box_iou(bg, b))) == 0 for _, b in objs):
+                        nbg += 1
+                        fp += scene.refer(egx.Box(*bg)).label in ("person", "vehicle")
+                        break
+    return right, total, confusion, fp, nbg
+
+
+def eval_refer_hrsid(files):
+    import egx_notebook as egx
+
+    right = total = 0
+    for f in files:
+        scene = egx.open(f, modality="sar")
+        for box in hrsid_gt(f.with_name(f.stem + "_instance_id_RGB.png")):
+            right += scene.refer(egx.Box(*box)).label == "ship"
+            total += 1
+    return right, total
+
+
 # ----------------------------------------------------------------- timing
 def timing():
     rng = np.random.default_rng(0)
@@ -176,8 +234,10 @@ def timing():
     jobs = [
         ("sar_bright_targets", lambda: D.sar_bright_targets(sar)),
         ("sar_water", lambda: D.sar_water(sar)),
+        ("sar_water(VV+VH)", lambda: D.sar_water(sar, cross=sar - 7.0)),
         ("thermal_hot_targets", lambda: D.thermal_hot_targets(temp)),
         ("thermal_hot_targets(small)", lambda: D.thermal_hot_targets(temp, small=True)),
+        ("thermal_objects", lambda: D.thermal_objects(temp)),
         ("thermal_hot_regions", lambda: D.thermal_hot_regions(temp)),
         ("optical_water", lambda: D.optical_water(bands)),
         ("optical_vegetation", lambda: D.optical_vegetation(bands)),
@@ -186,16 +246,20 @@ def timing():
         ("optical_bare_soil", lambda: D.optical_bare_soil(bands)),
         ("spectral_indices", lambda: D.spectral_indices(bands)),
     ]
+    fn = jobs[0][1]
+    fn()  # warm-up (imports, caches)
     for name, fn in jobs:
-        fn() if name == "sar_bright_targets" else None
-        t0 = time.perf_counter()
-        fn()
-        print(f"  {name:28s} {time.perf_counter() - t0:6.3f} s")
+        best = float("inf")
+        for _ in range(3):  # best of 3: the machine may be shared
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        print(f"  {name:28s} {best:6.3f} s (best of 3)")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="sar,water,thermal,sirst,timing")
+    ap.add_argument("--only", default="sar,water,thermal,sirst,refer,timing")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -216,7 +280,7 @@ def main():
         for k, val in res.items():
             print(f"  {k:22s} IoU {val:.3f}")
     if "thermal" in only:
-        print("HIT-UAV (thermal_hot_targets, Person+Car recall at box IoU >= 0.3):")
+        print("HIT-UAV (thermal_objects, Person+Car recall at box IoU >= 0.3):")
         files = sorted((DATA / "hit_uav" / "images").glob("*.jpg"))
         for name, fs in halves(files).items():
             r, p, tp, ngt, npred, per = eval_hit(fs, args.verbose)
@@ -231,6 +295,17 @@ def main():
             tot, mean, hits, nobj, nimg = eval_sirst(fs, args.verbose)
             print(f"  {name:11s} overall IoU {tot:.3f}  mean per-image IoU {mean:.3f}  "
                   f"targets hit {hits}/{nobj}  ({nimg} images)")
+    if "refer" in only:
+        print("Referring on ground-truth boxes (scene.refer(egx.Box(...)).label):")
+        for name, fs in halves(hrsid_files()).items():
+            right, total = eval_refer_hrsid(fs)
+            print(f"  HRSID {name:11s} 'ship' {right}/{total}")
+        files = sorted((DATA / "hit_uav" / "images").glob("*.jpg"))
+        for name, fs in halves(files).items():
+            right, total, conf, fp, nbg = eval_refer_hit(fs)
+            top = ", ".join(f"{t}->{p}: {n}" for (t, p), n in sorted(conf.items(), key=lambda kv: -kv[1]))
+            print(f"  HIT-UAV {name:11s} person/vehicle accuracy {right / max(total, 1):.3f} ({right}/{total}); "
+                  f"background boxes named an object {fp}/{nbg}\n    [{top}]")
     if "timing" in only:
         print("Timing on 2000x2000 float arrays (this machine):")
         timing()

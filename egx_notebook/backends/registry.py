@@ -83,3 +83,14 @@ def get_backend(backend=None, **options) -> Backend:
 register_backend("analytic", "egx_notebook.backends.analytic.backend:AnalyticBackend",
                  "offline, no weights: backscatter/CFAR (SAR), temperature and local contrast (thermal), "
                  "spectral indices (optical)", aliases=("default", "offline"))
+register_backend("florence2", "egx_notebook.backends.florence2:Florence2Backend",
+                 "Florence-2 (transformers, needs weights): region captions, phrase grounding, referring "
+                 "segmentation", aliases=("florence-2", "florence"))
+register_backend("qwen-vl", "egx_notebook.backends.qwen_vl:QwenVLBackend",
+                 "Qwen2.5-VL / Qwen3-VL (transformers, needs weights): referring with visual markers, JSON grounding, "
+                 "scene questions", aliases=("qwen", "qwen2.5-vl", "qwen3-vl"))
+register_backend("sam", "egx_notebook.backends.sam:SamBackend",
+                 "SAM (transformers, needs weights): box / point / scribble / mask prompt -> pixel mask")
+register_backend("egx", "egx_notebook.backends.pipeline:EgxPipelineBackend",
+                 "combined (needs weights): vision-language grounding -> SAM masks; point/scribble -> SAM region -> "
+                 "referring; zoom-in crops, zoom-out context", aliases=("pipeline", "earthgpt-x"))

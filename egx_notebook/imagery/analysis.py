@@ -26,3 +26,10 @@ class Analysable:
     def describe(self, backend=None, **kwargs):
         """Scene-level referring: a description of the whole scene or view."""
         return self.refer(None, backend=backend, **kwargs)
+
+    def explore(self, **kwargs):
+        """An interactive map :class:`~egx_notebook.ui.Explorer` of this scene (or view): draw prompts, Describe,
+        Find, zoom, export. Needs the ``notebook`` extra (leafmap, ipyleaflet, ipywidgets, anywidget)."""
+        from ..ui import Explorer
+
+        return Explorer(self, **kwargs)

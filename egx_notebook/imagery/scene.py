@@ -108,12 +108,12 @@ class Scene(Analysable):
         """Calibrated values of ``window = (x0, y0, x1, y1)`` (default: whole scene), optionally decimated
         to ``out_shape = (h, w)``; shape (bands, h, w). Only that window is read from disk."""
         window = tuple(int(v) for v in (window or (0, 0, self.width, self.height)))
-        raw = self.source.read(window, out_shape)
-        out = np.empty_like(raw)
-        for i, cal in enumerate(self.calibrations):
-            out[i] = raw[i] if cal.is_identity else cal.apply(raw[i])
-        if bands is not None:
-            out = out[[self.band_names.index(b) if isinstance(b, str) else b for b in bands]]
+        idx = None if bands is None else [self.band_names.index(b) if isinstance(b, str) else int(b) for b in bands]
+        # A fresh float32 array from the source, calibrated in place; only the asked bands are read.
+        out = self.source.read(window, out_shape) if idx is None else self.source.read(window, out_shape, bands=idx)
+        for i, cal in enumerate(self.calibrations if idx is None else [self.calibrations[i] for i in idx]):
+            if not cal.is_identity:
+                out[i] = cal.apply(out[i])
         return out
 
     # -- views ----------------------------------------------------------------------------------

@@ -139,10 +139,12 @@ class FileSource(_SourceInfo):
         return out.assign_coords(band=np.arange(1, self.count + 1))
 
     def read(self, window: tuple[int, int, int, int], out_shape: tuple[int, int] | None = None,
-             resampling: str = "average") -> np.ndarray:
+             resampling: str = "average", bands=None) -> np.ndarray:
         """Raw float32 values of ``window = (x0, y0, x1, y1)`` (half-open, pixels), shape (bands, h, w).
 
-        With ``out_shape`` the read is decimated by GDAL, using overviews when the file has them.
+        With ``out_shape`` the read is decimated by GDAL, using overviews when the file has them. ``bands``
+        (0-based positions) reads only those bands. GDAL converts to float32 while reading, straight into the
+        returned array (no intermediate copy in the file's type), and no-data becomes NaN in place.
         """
         from rasterio.enums import Resampling
         from rasterio.windows import Window
@@ -150,17 +152,28 @@ class FileSource(_SourceInfo):
         x0, y0, x1, y1 = window
         win = Window(x0, y0, x1 - x0, y1 - y0)
         h, w = out_shape if out_shape else (y1 - y0, x1 - x0)
-        out = np.empty((self.count, h, w), dtype="float32")
-        by_path: dict[str, list[int]] = {}
-        for i, ref in enumerate(self.bands):
-            by_path.setdefault(ref.path, []).append(i)
-        for path, idx in by_path.items():
+        sel = list(range(self.count)) if bands is None else [int(b) for b in bands]
+        out = np.empty((len(sel), h, w), dtype="float32")
+        by_path: dict[str, list[int]] = {}  # file -> positions in ``out``
+        for j, i in enumerate(sel):
+            by_path.setdefault(self.bands[i].path, []).append(j)
+        for path, pos in by_path.items():
+            indexes = [self.bands[sel[j]].index for j in pos]
             with _open(path) as ds:
-                data = ds.read([self.bands[i].index for i in idx], window=win, out_shape=(len(idx), h, w),
-                               resampling=Resampling[resampling], masked=False)
-            for j, i in enumerate(idx):
-                band = self.luts[i][data[j]] if self.luts[i] is not None else data[j]
-                out[i] = _nan_nodata_np(band, self.nodata[i])
+                if any(self.luts[sel[j]] is not None for j in pos):
+                    data = ds.read(indexes, window=win, out_shape=(len(pos), h, w),
+                                   resampling=Resampling[resampling], masked=False)
+                    for k, j in enumerate(pos):
+                        lut = self.luts[sel[j]]
+                        out[j] = lut[data[k]] if lut is not None else data[k]
+                elif pos == list(range(pos[0], pos[-1] + 1)):
+                    ds.read(indexes, window=win, out=out[pos[0]:pos[-1] + 1], resampling=Resampling[resampling],
+                            masked=False)
+                else:
+                    out[pos] = ds.read(indexes, window=win, out_shape=(len(pos), h, w), out_dtype="float32",
+                                       resampling=Resampling[resampling], masked=False)
+            for j in pos:
+                _nan_nodata_inplace(out[j], self.nodata[sel[j]])
         return out
 
 
@@ -180,11 +193,10 @@ def _nan_nodata(da: xr.DataArray, nodata) -> xr.DataArray:
     return da
 
 
-def _nan_nodata_np(a: np.ndarray, nodata) -> np.ndarray:
-    a = a.astype("float32", copy=False)
+def _nan_nodata_inplace(a: np.ndarray, nodata) -> None:
+    """Set the pixels equal to ``nodata`` to NaN in the float32 array ``a``."""
     if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        a = np.where(a == np.float32(nodata), np.float32(np.nan), a)
-    return a
+        a[a == np.float32(nodata)] = np.nan
 
 
 @dataclass
@@ -238,10 +250,11 @@ class ArraySource(_SourceInfo):
         out = _nan_nodata(out, nodata)
         return out.assign_coords({out.dims[0]: np.arange(1, self.count + 1)}).rename({out.dims[0]: "band"})
 
-    def read(self, window, out_shape=None, resampling: str = "average") -> np.ndarray:
+    def read(self, window, out_shape=None, resampling: str = "average", bands=None) -> np.ndarray:
         x0, y0, x1, y1 = window
-        sub = self.lazy()[:, y0:y1, x0:x1]
-        arr = np.asarray(sub.values, dtype="float32")
+        sel = slice(None) if bands is None else [int(b) for b in bands]
+        sub = self.lazy()[sel, y0:y1, x0:x1]
+        arr = np.array(sub.values, dtype="float32")  # always a copy: callers may calibrate it in place
         if out_shape and tuple(out_shape) != arr.shape[1:]:
             arr = block_resample(arr, out_shape)
         return arr

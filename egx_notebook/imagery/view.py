@@ -14,7 +14,7 @@ import numpy as np
 from affine import Affine
 
 from .analysis import Analysable
-from .render import Rendering, render_array
+from .render import Rendering, choose_bands, render_array
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,7 +106,14 @@ class View(Analysable):
         return np.all(np.isfinite(self.values), axis=0)
 
     def rendering(self, bands=None, **kwargs) -> Rendering:
-        return render_array(self.values, self.modality, self.band_names, self.units, bands=bands, **kwargs)
+        """The :class:`~egx_notebook.imagery.render.Rendering` of this view. When :attr:`values` has not been
+        read yet, only the shown bands are read (and not kept): a 12-band scene's overview reads 3 bands."""
+        if "values" in self.__dict__:
+            return render_array(self.values, self.modality, self.band_names, self.units, bands=bands, **kwargs)
+        idx = choose_bands(self.modality, self.band_names, bands)
+        data = self.scene.read(self.window, self.shape, bands=idx)
+        return render_array(data, self.modality, [self.band_names[i] for i in idx], self.units,
+                            bands=list(range(len(idx))), **kwargs)
 
     def render(self, bands=None, **kwargs) -> np.ndarray:
         """RGB uint8 (h, w, 3) rendering for this modality (see :mod:`egx_notebook.imagery.render`)."""

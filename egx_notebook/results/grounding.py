@@ -17,6 +17,16 @@ from ..errors import ExportError
 from .geometry import box_polygon, mask_polygon, reproject_gdf, to_map, write_vector
 
 
+def remap_mask(mask: np.ndarray, origin: tuple[int, int], t: Affine) -> tuple[np.ndarray, tuple[int, int]]:
+    """A mask patch on another pixel grid related by the scale+translation affine ``t`` (exact shift when the
+    scale is 1 and the offset whole; nearest-neighbour by pixel centres otherwise)."""
+    from ..prompts.region import _resample_patch
+
+    if (t.a, t.e) == (1.0, 1.0) and float(t.c).is_integer() and float(t.f).is_integer():
+        return mask, (origin[0] + int(t.c), origin[1] + int(t.f))
+    return _resample_patch(mask, origin, t.a, t.e, t.c, t.f, None)
+
+
 @dataclass
 class Detection:
     """One grounded object. ``box = (x0, y0, x1, y1)`` in pixels (half-open, floats); ``mask`` (optional) is a
@@ -48,16 +58,9 @@ class Detection:
 
     def remap(self, t: Affine) -> "Detection":
         """This detection on another pixel grid related by the scale+translation affine ``t``."""
-        from ..prompts.region import _resample_patch
-
         xs, ys = zip(*(t @ c for c in ((self.box[0], self.box[1]), (self.box[2], self.box[3]))))
         box = (min(xs), min(ys), max(xs), max(ys))
-        mask, origin = self.mask, self.mask_origin
-        if mask is not None:
-            if (t.a, t.e) == (1.0, 1.0) and float(t.c).is_integer() and float(t.f).is_integer():
-                origin = (origin[0] + int(t.c), origin[1] + int(t.f))
-            else:
-                mask, origin = _resample_patch(mask, origin, t.a, t.e, t.c, t.f, None)
+        mask, origin = (None, self.mask_origin) if self.mask is None else remap_mask(self.mask, self.mask_origin, t)
         return replace(self, box=box, mask=mask, mask_origin=origin, attributes=dict(self.attributes))
 
 

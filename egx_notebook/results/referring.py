@@ -35,6 +35,10 @@ class Referring:
     grid_shape: tuple[int, int] = (0, 0)
     extent: tuple[float, float, float, float] | None = None  # scene pixel window looked at, for scene level
     diagnostics: dict = field(default_factory=dict)
+    #: Optional pixel mask of what the backend found the prompt to select (e.g. a SAM segment), placed at
+    #: integer pixel ``mask_origin``; it follows the result through :meth:`remap`.
+    mask: np.ndarray | None = field(default=None, repr=False)
+    mask_origin: tuple[int, int] = (0, 0)
 
     @property
     def prompt(self):
@@ -48,9 +52,14 @@ class Referring:
         if self.extent is not None:
             xs, ys = zip(*(t @ c for c in ((self.extent[0], self.extent[1]), (self.extent[2], self.extent[3]))))
             extent = (min(xs), min(ys), max(xs), max(ys))
+        mask, origin = self.mask, self.mask_origin
+        if mask is not None:
+            from .grounding import remap_mask
+
+            mask, origin = remap_mask(mask, origin, t)
         return Referring(self.text, self.label, self.confidence, dict(self.scores), dict(self.stats), region,
                          self.level, self.instruction, self.backend, crs, transform, tuple(grid_shape), extent,
-                         dict(self.diagnostics))
+                         dict(self.diagnostics), mask, origin)
 
     def pixel_geometry(self):
         from shapely.geometry import box
@@ -84,6 +93,10 @@ class Referring:
         from .plotting import draw_geometry, new_axes
 
         ax = new_axes(ax, scene)
+        if self.mask is not None and self.mask.any():
+            from .geometry import mask_polygon
+
+            draw_geometry(ax, mask_polygon(self.mask, self.mask_origin), color, fill=True, linewidth=0.5)
         draw_geometry(ax, self.pixel_geometry(), color, fill=False)
         x0, y0, _, _ = self.pixel_geometry().bounds
         ax.text(x0, y0, f"{self.label} ({self.confidence:.2f})", color="black", fontsize=8,

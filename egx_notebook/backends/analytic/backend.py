@@ -13,8 +13,11 @@ from .vocabulary import CLASSES, understood
 class AnalyticBackend(Backend):
     """Referring from region statistics and grounding from classical detectors.
 
-    - SAR (dB): CFAR bright targets (ships), dark specular water (automatic threshold).
-    - Thermal (K or relative): local-contrast hot objects (top-hat), hot / cool regions.
+    - SAR (dB): CFAR bright targets (ships) with a land/sea mask, dark specular water (speckle-filtered
+      automatic threshold with hysteresis; VV+VH jointly when both polarisations exist).
+    - Thermal (K or relative): hot spots (top-hat local contrast), warm-or-cold objects such as people and
+      vehicles (absolute contrast against a coarse background, shape priors), hot / cool regions. Without a pixel
+      size, person vs vehicle comes from a weak rule on object size within the frame (UAV frames from ~60-130 m).
     - Optical: spectral indices (NDVI, NDWI, MNDWI, NDBI) and brightness rules for water, vegetation,
       cloud, built-up and bare soil (RGB-only fallbacks when NIR/SWIR are missing).
     Queries follow the small grammar in :mod:`.query`.

@@ -177,6 +177,20 @@ def remove_small(mask, min_area, connectivity=2):
     return keep[lab]
 
 
+def label_extrema(values, lab, n):
+    """(max, min) of ``values`` per label 1..n of a labelling (unbuffered
+    ufunc.at: much faster than scipy.ndimage.maximum on many labels); entry 0
+    (background) is -inf / inf."""
+    flat = lab.ravel()
+    sel = np.flatnonzero(flat)
+    flat, vals = flat[sel], np.asarray(values, dtype=np.float64).ravel()[sel]
+    hi = np.full(n + 1, -np.inf)
+    lo = np.full(n + 1, np.inf)
+    np.maximum.at(hi, flat, vals)
+    np.minimum.at(lo, flat, vals)
+    return hi, lo
+
+
 def label_areas(mask, connectivity=2):
     """(labels, n, areas) of a boolean mask; ``areas[0]`` is the background."""
     lab, n = ndi.label(mask, structure=ndi.generate_binary_structure(2, connectivity))

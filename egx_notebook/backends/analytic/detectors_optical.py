@@ -48,7 +48,10 @@ def _bands(bands, valid, names=None):
         allv = np.concatenate([a[:: max(1, a.size // 200_000)] for a in vis])
         p99, mx = np.percentile(allv, 99), allv.max()
         scale = 1.0 if p99 <= 1.5 else (1 / 255.0 if mx <= 255 else 1e-4)
-    return {k: a * scale for k, a in out.items()}, v
+    if scale != 1.0:
+        for a in out.values():  # our own copies (prepare): scale in place
+            a *= scale
+    return out, v
 
 
 def spectral_indices(bands) -> dict[str, np.ndarray]:

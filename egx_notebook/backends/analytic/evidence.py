@@ -48,6 +48,17 @@ class Evidence:
             return np.nanmean(self.values[vis], axis=0) if len(vis) > 1 else self.values[vis[0]]
 
     @cached_property
+    def cross_pol(self) -> np.ndarray | None:
+        """SAR cross-pol band (VH or HV, dB) when the view also has its co-pol partner, else None."""
+        names = self.view.band_names
+        if self.modality != "sar":
+            return None
+        for co, cx in (("vv", "vh"), ("hh", "hv")):
+            if co in names and cx in names and self.primary is self.values[names.index(co)]:
+                return self.values[names.index(cx)]
+        return None
+
+    @cached_property
     def bands(self) -> dict[str, np.ndarray]:
         """Optical bands by common name (``gray`` single-band images count as red=green=blue)."""
         names = self.view.band_names
@@ -84,8 +95,11 @@ class Evidence:
             if key == "ship":
                 return detectors.sar_bright_targets(p, v)
             if key == "water":
-                return detectors.sar_water(p, v)
+                return detectors.sar_water(p, v, cross=self.cross_pol)
         elif self.modality == "infrared":
+            if key in ("person", "vehicle") and not self.satellite_thermal:
+                # people and cars are warmer OR colder than the ground (day: hot ground, cold car glass)
+                return detectors.thermal_objects(p, v)
             if key in ("hot_spot", "person", "vehicle"):
                 return detectors.thermal_hot_targets(p, v, **self._hot_target_options())
             if key == "small_target":
@@ -115,12 +129,17 @@ class Evidence:
             return self.mask(key)
         return _resample_to(ctx.mask(key), ctx.view, self.view)
 
+    @cached_property
+    def satellite_thermal(self) -> bool:
+        """True for thermal views with pixels of ``SATELLITE_PIXEL_M`` or more (Landsat, ECOSTRESS...)."""
+        size = self.view.pixel_size_m()
+        return size is not None and min(size) >= SATELLITE_PIXEL_M
+
     def _hot_target_options(self) -> dict:
         """Detector settings by ground resolution: satellite thermal (pixels of metres to 100 m) shows hot spots
         as a few pixels, so it uses a small window, single-pixel objects and a stricter contrast threshold;
         UAV / close-range frames (unknown or sub-2 m pixels) use the detector's defaults."""
-        size = self.view.pixel_size_m()
-        if size is not None and min(size) >= SATELLITE_PIXEL_M:
+        if self.satellite_thermal:
             return {"min_area": 1, "size": 11, "k": 10.0}
         return {}
 

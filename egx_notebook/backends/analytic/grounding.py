@@ -33,8 +33,8 @@ def ground_view(ev: Evidence, q: Query, backend_name: str) -> Grounding:
         if det is not None:
             dets.append(det)
     if key in ("person", "vehicle") and px_area is None:
-        notes.append("pixel size unknown: people and vehicles cannot be told apart by size, so every hot object "
-                     "is returned; open the image with pixel_size_m=... to separate them")
+        notes.append("pixel size unknown: people and vehicles cannot be told apart by size, so every warm or cold "
+                     "object is returned; open the image with pixel_size_m=... to separate them")
     dets = _by_position(dets, q, view)
     dets = _ordered(dets, q)
     if q.count is not None:
@@ -69,7 +69,7 @@ def _detection(ev: Evidence, comp: dict, band: np.ndarray, q: Query, px_area: fl
             return None
         label = kind if key == "hot_spot" and kind in ("person", "vehicle") else label
     elif key in ("person", "vehicle"):
-        label = "hot object"
+        label = "thermal object"  # warm or cold (thermal_objects); no pixel size to tell people from vehicles
     x0, y0, x1, y1 = comp["box"]
     return Detection((float(x0), float(y0), float(x1), float(y1)), label, contrast_score(contrast, spread),
                      comp["mask"], (x0, y0), attrs)
