@@ -57,7 +57,10 @@ def cmd_refer(args) -> int:
 
 def cmd_ground(args) -> int:
     scene = _open(args)
-    result = scene.ground(args.query, backend=args.backend, **_backend_options(args))
+    tiling = {}
+    if args.tiled:
+        tiling = {"tiled": True, "tile_size": args.tile_size, "overlap": args.overlap, "client": args.scheduler}
+    result = scene.ground(args.query, backend=args.backend, **tiling, **_backend_options(args))
     print(f"{len(result)} found for {args.query!r}")
     for i, d in enumerate(result, start=1):
         print(f"  {i:>3} {d.label:<12} score {d.score:.2f} box {tuple(round(v, 1) for v in d.box)}")
@@ -122,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("query")
     g.add_argument("--out", default=None, help="write results as GeoJSON/GeoPackage")
     g.add_argument("--masks", default=None, help="write an instance-id mask GeoTIFF aligned with the scene")
+    g.add_argument("--tiled", action="store_true", help="whole scene at full resolution, tile by tile (large scenes)")
+    g.add_argument("--tile-size", type=int, default=1024, help="tile size in pixels (with --tiled)")
+    g.add_argument("--overlap", type=int, default=128, help="tile overlap in pixels; objects up to this size are exact")
+    g.add_argument("--scheduler", default=None, help="dask.distributed scheduler address to run the tiles on")
     g.set_defaults(func=cmd_ground)
 
     b = sub.add_parser("backends", help="list registered backends")

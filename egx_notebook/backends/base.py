@@ -31,6 +31,11 @@ class Backend(ABC):
     def ground(self, view, query: str):
         """Find what ``query`` names in ``view``. Returns a :class:`~egx_notebook.results.Grounding` in view pixels."""
 
+    # Optional hooks a backend may define (looked up with getattr, so they are not part of the ABC):
+    #   ground_batch(views, query) -> list[Grounding]: several views in one model call (used for tiles);
+    #   tile_query(query, modality) -> egx_notebook.batch.query.TiledQuery: how to split a query for tiled
+    #       grounding (what every tile is asked; what is applied after the merge).
+
     def capabilities(self) -> dict:
         """What the backend understands (shown in errors and in the UI)."""
         return {"modalities": list(self.modalities)}

@@ -68,23 +68,31 @@ class Codec:
         """Pixels per model unit along x and y (the grid the round trip is exact to)."""
         raise NotImplementedError
 
-    def box_to_model(self, box: Box) -> tuple:
+    # Most conventions encode each corner independently: a subclass gives ``_to(x, y)`` (view pixels -> the
+    # model's pair, in the model's order) and ``_from(a, b)`` (the inverse); boxes and points follow from them.
+    def _to(self, x: float, y: float) -> tuple:
         raise NotImplementedError
+
+    def _from(self, a, b) -> PointXY:
+        raise NotImplementedError
+
+    def box_to_model(self, box: Box) -> tuple:
+        return self._to(box[0], box[1]) + self._to(box[2], box[3])
 
     def box_from_model(self, values) -> Box:
-        raise NotImplementedError
+        return self._from(values[0], values[1]) + self._from(values[2], values[3])
 
     def point_to_model(self, point: PointXY) -> tuple:
-        raise NotImplementedError
+        return self._to(*point)
 
     def point_from_model(self, values) -> PointXY:
-        raise NotImplementedError
+        return self._from(values[0], values[1])
 
     def format_box(self, values) -> str:
         return "[" + ", ".join(_num(v) for v in values) + "]"
 
     def format_point(self, values) -> str:
-        return "[" + ", ".join(_num(v) for v in values) + "]"
+        return self.format_box(values)
 
     def describe(self) -> str:
         """One sentence for instructions: what the numbers mean."""
@@ -120,18 +128,6 @@ class Qwen25Codec(Codec):
         rw, rh = self.resized
         return float(x) * self.width / rw, float(y) * self.height / rh
 
-    def box_to_model(self, box):
-        return self._to(box[0], box[1]) + self._to(box[2], box[3])
-
-    def box_from_model(self, values):
-        return self._from(values[0], values[1]) + self._from(values[2], values[3])
-
-    def point_to_model(self, point):
-        return self._to(*point)
-
-    def point_from_model(self, values):
-        return self._from(values[0], values[1])
-
     def describe(self):
         return (f"absolute pixel coordinates of this {self.resized[0]} x {self.resized[1]} image, "
                 "x from the left edge and y from the top edge")
@@ -154,18 +150,6 @@ class Relative1000Codec(Codec):
 
     def _from(self, x, y):
         return float(x) / self.scale * self.width, float(y) / self.scale * self.height
-
-    def box_to_model(self, box):
-        return self._to(box[0], box[1]) + self._to(box[2], box[3])
-
-    def box_from_model(self, values):
-        return self._from(values[0], values[1]) + self._from(values[2], values[3])
-
-    def point_to_model(self, point):
-        return self._to(*point)
-
-    def point_from_model(self, values):
-        return self._from(values[0], values[1])
 
     def describe(self):
         return (f"coordinates normalised to 0-{self.scale} (0 = left/top edge, {self.scale} = right/bottom edge), "
@@ -191,22 +175,7 @@ class Florence2Codec(Codec):
     def _from(self, qx, qy):
         return (float(qx) + 0.5) * self.width / self.bins, (float(qy) + 0.5) * self.height / self.bins
 
-    def box_to_model(self, box):
-        return self._to(box[0], box[1]) + self._to(box[2], box[3])
-
-    def box_from_model(self, values):
-        return self._from(values[0], values[1]) + self._from(values[2], values[3])
-
-    def point_to_model(self, point):
-        return self._to(*point)
-
-    def point_from_model(self, values):
-        return self._from(values[0], values[1])
-
     def format_box(self, values):
-        return "".join(f"<loc_{int(v)}>" for v in values)
-
-    def format_point(self, values):
         return "".join(f"<loc_{int(v)}>" for v in values)
 
     def describe(self):
@@ -226,28 +195,13 @@ class PaliGemmaCodec(Codec):
     def unit(self):
         return self.width / self.bins, self.height / self.bins
 
-    def _yx(self, x, y):
+    def _to(self, x, y):  # y first
         return _floor_bin(y, self.height, self.bins), _floor_bin(x, self.width, self.bins)
 
-    def _xy(self, qy, qx):
+    def _from(self, qy, qx):
         return float(qx) / self.bins * self.width, float(qy) / self.bins * self.height
 
-    def box_to_model(self, box):
-        return self._yx(box[0], box[1]) + self._yx(box[2], box[3])
-
-    def box_from_model(self, values):
-        return self._xy(values[0], values[1]) + self._xy(values[2], values[3])
-
-    def point_to_model(self, point):
-        return self._yx(*point)
-
-    def point_from_model(self, values):
-        return self._xy(values[0], values[1])
-
     def format_box(self, values):
-        return "".join(f"<loc{int(v):04d}>" for v in values)
-
-    def format_point(self, values):
         return "".join(f"<loc{int(v):04d}>" for v in values)
 
     def describe(self):
@@ -399,23 +353,8 @@ class EarthGPTCodec(Codec):
         ox, oy = self.offset
         return float(u) * self.side - ox, float(v) * self.side - oy
 
-    def box_to_model(self, box):
-        return self._to(box[0], box[1]) + self._to(box[2], box[3])
-
-    def box_from_model(self, values):
-        return self._from(values[0], values[1]) + self._from(values[2], values[3])
-
-    def point_to_model(self, point):
-        return self._to(*point)
-
-    def point_from_model(self, values):
-        return self._from(values[0], values[1])
-
     def format_box(self, values):
         return "[" + ", ".join(f"{float(v):.{self.decimals}f}" for v in values) + "]"
-
-    def format_point(self, values):
-        return self.format_box(values)
 
     def describe(self):
         return "fractions 0-1 of the image padded to a square (x first)"

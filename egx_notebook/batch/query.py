@@ -39,10 +39,10 @@ class TiledQuery:
         """Position filter (in the scene's frame), ordering and count of the merged ``detections``."""
         if self.selection is None:
             return sorted(detections, key=lambda d: (d.score, d.area_px), reverse=True)
-        from ..backends.analytic.grounding import _by_position, _ordered
+        from ..backends.analytic.grounding import by_position, ordered
 
         q = self.selection
-        dets = _ordered(_by_position(list(detections), q, scene), q)
+        dets = ordered(by_position(list(detections), q, scene), q)
         return dets if q.count is None else dets[:q.count]
 
 

@@ -192,7 +192,7 @@ HIT_UAV_CLASSES = {"Person": "person", "Car": "vehicle", "Bicycle": "vehicle", "
 
 
 def hit_uav(root, split: str = "all", holdout: float = DEFAULT_HOLDOUT, classes=("Person", "Car"),
-            query: str = "hot objects", pixel_size_m: float | None = None) -> Dataset:
+            query: str = "people and vehicles", pixel_size_m: float | None = None) -> Dataset:
     """HIT-UAV thermal UAV frames (Suo et al. 2023): ``<root>/images/*.jpg`` and VOC ``<root>/annotations/*.xml``.
     ``classes`` are the annotated classes to find (others, "DontCare" included, are ignored: neither to find nor
     false alarms). File names are ``daynight_altitude_angle_0_frame`` (0 = day), kept in ``meta``.

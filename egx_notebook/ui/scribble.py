@@ -1,8 +1,8 @@
 """The freehand scribble tool: an anywidget whose front end (``widgets/scribble.js``) draws on a canvas over the
 map and sends each finished stroke back as container pixels; :class:`ScribbleTool` hands strokes to callbacks.
 
-The JavaScript and CSS sources live in ``widgets/`` at the top of the repository; the copies packaged with the
-library are in ``egx_notebook/ui/static/`` (``python widgets/sync.py`` refreshes them; a test checks they match).
+The JavaScript and CSS sources live in ``widgets/`` at the top of the repository; ``egx_notebook/ui/static`` is a
+link to that folder, packaged into the wheel as package data.
 """
 
 from __future__ import annotations

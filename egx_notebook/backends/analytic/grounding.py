@@ -35,8 +35,8 @@ def ground_view(ev: Evidence, q: Query, backend_name: str) -> Grounding:
     if key in ("person", "vehicle") and px_area is None:
         notes.append("pixel size unknown: people and vehicles cannot be told apart by size, so every warm or cold "
                      "object is returned; open the image with pixel_size_m=... to separate them")
-    dets = _by_position(dets, q, view)
-    dets = _ordered(dets, q)
+    dets = by_position(dets, q, view)
+    dets = ordered(dets, q)
     if q.count is not None:
         dets = dets[:q.count]
     diag = {"candidates": len(comps), "note": "; ".join(notes)} if notes else {"candidates": len(comps)}
@@ -92,7 +92,7 @@ def _spread(band: np.ndarray) -> float:
     return mad if mad > 0 else float(np.std(vals)) or 1.0
 
 
-def _by_position(dets: list[Detection], q: Query, view) -> list[Detection]:
+def by_position(dets: list[Detection], q: Query, view) -> list[Detection]:
     """Keep detections in the asked part of the view (halves per axis; the central third for 'centre')."""
     if q.position is None:
         return dets
@@ -124,7 +124,8 @@ def _by_position(dets: list[Detection], q: Query, view) -> list[Detection]:
     return keep
 
 
-def _ordered(dets: list[Detection], q: Query) -> list[Detection]:
+def ordered(dets: list[Detection], q: Query) -> list[Detection]:
+    """Sort by the query's qualifier (largest, brightest, ...), else by position offset or score."""
     if q.order is None:
         if q.position is not None:
             return sorted(dets, key=lambda d: d.attributes.get("position_offset", 0.0), reverse=True)
@@ -135,4 +136,4 @@ def _ordered(dets: list[Detection], q: Query) -> list[Detection]:
     return sorted(dets, key=keys[measure], reverse=desc)
 
 
-__all__ = ["ground_view", "thermal_object_kind", "BY_KEY"]
+__all__ = ["ground_view", "thermal_object_kind", "by_position", "ordered", "BY_KEY"]
