@@ -103,6 +103,33 @@ def test_plan_matches_scene_tiles_and_cores_partition_the_scene(sar_handmade):
         plan_tiles(W, H, 100, 100)
 
 
+class BatchedOracle(OracleBackend):
+    """The oracle with a model backend's batching interface: ``batch_size`` views per ``ground_batch`` call."""
+
+    batch_size = 4
+
+    def __init__(self, labels):
+        super().__init__(labels)
+        self.batches = []
+
+    def ground_batch(self, views, query, progress=True):
+        self.batches.append(len(views))
+        return [OracleBackend.ground(self, v, query) for v in views]
+
+
+def test_batched_backends_get_tiles_in_batches_with_the_same_result():
+    labels = label_raster()
+    scene = egx.open(np.zeros((H, W), dtype="float32") - 20, modality="sar")
+    kwargs = dict(tiled=True, tile_size=TILE, overlap=OVERLAP, progress=False)
+    batched = BatchedOracle(labels)
+    g = scene.ground("ships", backend=batched, **kwargs)
+    n_tiles = len(plan_tiles(W, H, TILE, OVERLAP))
+    assert batched.batches == [4] * (n_tiles // 4) + ([n_tiles % 4] if n_tiles % 4 else [])
+    single = scene.ground("ships", backend=OracleBackend(labels), **kwargs)
+    assert boxes_of(g) == boxes_of(single)
+    assert np.array_equal(g.label_mask(), single.label_mask())
+
+
 def test_cut_is_only_about_inner_edges():
     left, middle = plan_tiles(W, H, TILE, OVERLAP)[:2]
     assert not left.cuts((0, 110, 18, 115))          # the scene border cuts nothing

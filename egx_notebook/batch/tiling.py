@@ -130,9 +130,43 @@ def ground_tile(scene, tile: Tile, query: str, backend=None, backend_options: di
     t1 = time.perf_counter()
     result = engine.ground(view, query)
     t2 = time.perf_counter()
+    return _tile_result(scene, tile, view, result, t1 - t0, t2 - t1)
+
+
+def _tile_result(scene, tile: Tile, view, result, read_s: float, compute_s: float) -> TileResult:
+    """A tile's Grounding (view pixels) as a :class:`TileResult` in scene pixels."""
     out = result.remap(view.pixel_transform, scene.shape, scene.transform, scene.crs)
     diag = {k: v for k, v in (result.diagnostics or {}).items() if isinstance(v, (int, float, str))}
-    return TileResult(tile.index, out.detections, t1 - t0, t2 - t1, diag)
+    return TileResult(tile.index, out.detections, read_s, compute_s, diag)
+
+
+def _read_group(scene, tiles: list[Tile]) -> list:
+    return [_read(scene, t) for t in tiles]
+
+
+def run_batched(scene, tiles: list[Tile], query: str, engine, batch_size: int, progress: bool = True) -> list[TileResult]:
+    """Like :func:`run_local` for backends with ``ground_batch(views, query)`` (model backends): ``batch_size``
+    tiles per model call, the next group read in a background thread meanwhile. A batch's compute time is
+    shared equally by its tiles."""
+    from tqdm.auto import tqdm
+
+    groups = [tiles[i:i + batch_size] for i in range(0, len(tiles), batch_size)]
+    results = []
+    bar = tqdm(total=len(tiles), desc="grounding tiles", unit="tile", disable=not progress, leave=False)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_read_group, scene, groups[0]) if groups else None
+        for k, group in enumerate(groups):
+            t0 = time.perf_counter()
+            views = pending.result()
+            pending = pool.submit(_read_group, scene, groups[k + 1]) if k + 1 < len(groups) else None
+            t1 = time.perf_counter()
+            answers = engine.ground_batch(views, query, progress=False)
+            share = (time.perf_counter() - t1) / len(group)
+            for tile, view, answer in zip(group, views, answers):
+                results.append(_tile_result(scene, tile, view, answer, (t1 - t0) / len(group), share))
+            bar.update(len(group))
+    bar.close()
+    return results
 
 
 def _read(scene, tile: Tile):
@@ -185,7 +219,10 @@ def ground_tiled(scene, query: str, backend=None, *, tile_size: int = TILE_SIZE,
     engine = get_backend(backend, **backend_options)
     plan = plan_query(engine, query, scene.modality)
     tiles = plan_tiles(scene.width, scene.height, tile_size, overlap)
-    if client is None:
+    batch_size = int(getattr(engine, "batch_size", 1) or 1)
+    if client is None and batch_size > 1 and callable(getattr(engine, "ground_batch", None)):
+        results = run_batched(scene, tiles, plan.tile_query, engine, batch_size, progress)
+    elif client is None:
         results = run_local(scene, tiles, plan.tile_query, engine, backend_options, progress)
     else:
         from .distributed import run_distributed
