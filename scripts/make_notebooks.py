@@ -96,8 +96,8 @@ just a window, already calibrated. No-data pixels are `NaN`."""),
     ("code", """window = sar.read((0, 0, 64, 64))        # (bands, rows, cols) in dB
 print(window.shape, window.dtype, f"VV mean of this corner: {np.nanmean(window[0]):.1f} dB")"""),
     ("md", """## Why SAR is viewed in decibels
-Radar backscatter (sigma0, a power ratio) spans several orders of magnitude: calm water returns about 0.003 of
-the power a field does, and a ship or a building can return 100 times more than a field. Radar images also carry
+Radar backscatter (sigma0, a power ratio) spans several orders of magnitude: calm water returns a twentieth to a hundredth
+of the power a field does (13-20 dB less), and a ship or a building can return 100 times more than a field. Radar images also carry
 **speckle**, a multiplicative noise. On a linear scale the image is almost black with a few white dots; in
 decibels, `10 * log10(power)`, the range is compressed and speckle becomes additive, so water, land and targets
 are all visible on one scale.
