@@ -61,9 +61,11 @@ def parse_query(text: str, modality: str | None = None) -> Query:
     matches.sort(key=lambda m: (modality is None or modality in m[2].modalities, m[0], m[1]), reverse=True)
     _, _, target, phrase = matches[0]
     if modality is not None and modality not in target.modalities:
+        hint = (f" If this image really is {' or '.join(target.modalities)}, open it with "
+                f"egx.open(path, modality={target.modalities[0]!r}) (PNG/JPG files carry no sensor metadata).")
         raise UnsupportedQueryError(
             f"{target.label!r} cannot be found in {modality} imagery by the analytic backend (it works on "
-            f"{', '.join(target.modalities)}). For {modality} it understands {understood(modality)}")
+            f"{', '.join(target.modalities)}).{hint} For {modality} it understands {understood(modality)}")
     plural = phrase in target.plurals
 
     qual, _ = _find(QUALIFIERS, t)
