@@ -16,7 +16,7 @@ pytest.importorskip("transformers")
 import tiny_models as tm  # noqa: E402
 import torch  # noqa: E402
 from conftest import SHARED_DATA, need  # noqa: E402
-from transformers import AutoProcessor, LogitsProcessorList  # noqa: E402
+from transformers import AutoProcessor  # noqa: E402
 
 import egx_notebook as egx  # noqa: E402
 from egx_notebook.backends import get_backend  # noqa: E402
@@ -40,12 +40,6 @@ def tok(ckpt):
     return AutoProcessor.from_pretrained(ckpt).tokenizer
 
 
-def forced(tok, answers) -> dict:
-    """Backend options that make the tiny model write ``answers`` (one for all rows, or one per batch row)."""
-    return {"generation": {"logits_processor": LogitsProcessorList([tm.scripted(tok, answers)])},
-            "max_new_tokens": tm.max_tokens(tok, answers)}
-
-
 @pytest.fixture(scope="module")
 def s1_scene():
     return egx.open(need(S1))
@@ -55,7 +49,7 @@ def test_forced_loc_tokens_become_the_expected_georeferenced_box(ckpt, tok, s1_s
     import rasterio
 
     g = s1_scene.ground("ship", backend="florence2", model_id=ckpt,
-                        **forced(tok, "ship<loc_100><loc_200><loc_300><loc_400>"))
+                        **tm.forced(tok, "ship<loc_100><loc_200><loc_300><loc_400>"))
     assert len(g) == 1 and g.labels == ["ship"] and g.backend == "florence2"
     w, h = s1_scene.width, s1_scene.height  # 512 x 512: the whole scene is the view, at full resolution
     px = ((100.5) * w / 1000, (200.5) * h / 1000, (300.5) * w / 1000, (400.5) * h / 1000)
@@ -72,7 +66,7 @@ def test_forced_loc_tokens_become_the_expected_georeferenced_box(ckpt, tok, s1_s
 
 def test_referring_box_batches_category_and_description(ckpt, tok, s1_scene):
     answers = ["harbour<loc_1><loc_2><loc_3><loc_4>", "Several ships are moored at a pier."]
-    r = s1_scene.refer(egx.Box(100, 100, 140, 150), backend="florence2", model_id=ckpt, **forced(tok, answers))
+    r = s1_scene.refer(egx.Box(100, 100, 140, 150), backend="florence2", model_id=ckpt, **tm.forced(tok, answers))
     assert (r.label, r.text) == ("harbour", "Several ships are moored at a pier.")
     x0, y0, x1, y1 = r.diagnostics["view_window"]
     codec = Florence2Codec((x1 - x0, y1 - y0))
@@ -85,7 +79,7 @@ def test_referring_box_batches_category_and_description(ckpt, tok, s1_scene):
 def test_point_and_freeform_prompts_are_encoded_and_said_so(ckpt, tok):
     scene = egx.open(need(S1))
     view = scene.view((0, 0, 256, 256))
-    backend = get_backend("florence2", model_id=ckpt, **forced(tok, "water"))
+    backend = get_backend("florence2", model_id=ckpt, **tm.forced(tok, "water"))
     r = backend.refer(view, view.region(egx.Point(100.5, 60.5)))
     x0, y0, x1, y1 = r.diagnostics["region_box"]
     assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx((100.5, 60.5)) and x1 - x0 == 16
@@ -97,7 +91,7 @@ def test_point_and_freeform_prompts_are_encoded_and_said_so(ckpt, tok):
 
 def test_referring_segmentation_polygon_becomes_a_mask(ckpt, tok, s1_scene):
     view = s1_scene.view((0, 0, 200, 100))
-    backend = get_backend("florence2", model_id=ckpt, **forced(tok, "<loc_100><loc_100><loc_600><loc_100>"
+    backend = get_backend("florence2", model_id=ckpt, **tm.forced(tok, "<loc_100><loc_100><loc_600><loc_100>"
                                                                    "<loc_600><loc_900><loc_100><loc_900>"))
     g = backend.segment(view, "the flooded field")
     assert len(g) == 1 and g[0].mask is not None
@@ -109,7 +103,7 @@ def test_referring_segmentation_polygon_becomes_a_mask(ckpt, tok, s1_scene):
 
 
 def test_ground_batch_over_tiles_is_one_generate_call_per_batch(ckpt, tok, s1_scene):
-    options = forced(tok, "ship<loc_0><loc_0><loc_499><loc_499>")
+    options = tm.forced(tok, "ship<loc_0><loc_0><loc_499><loc_499>")
     script = options["generation"]["logits_processor"][0]
     backend = get_backend("florence2", model_id=ckpt, batch_size=4, **options)
     tiles = list(s1_scene.tiles(256, 0))
@@ -124,7 +118,7 @@ def test_confidence_is_the_models_own_answer_probability(ckpt, tok, s1_scene):
     """The confidence equals exp(mean log p) of the answer under a teacher-forced forward pass, not 1.0 although
     the answer was forced."""
     answer = "ship<loc_10><loc_20><loc_30><loc_40>"
-    backend = get_backend("florence2", model_id=ckpt, **forced(tok, answer))
+    backend = get_backend("florence2", model_id=ckpt, **tm.forced(tok, answer))
     view = s1_scene.view((0, 0, 128, 128))
     g = backend.ground(view, "ship")
     loaded = backend.loaded
@@ -140,7 +134,7 @@ def test_confidence_is_the_models_own_answer_probability(ckpt, tok, s1_scene):
 
 
 def test_beam_search_answers_parse_too(ckpt, tok, s1_scene):
-    options = forced(tok, "ship<loc_0><loc_0><loc_499><loc_499>")
+    options = tm.forced(tok, "ship<loc_0><loc_0><loc_499><loc_499>")
     options["generation"]["num_beams"] = 2
     g = get_backend("florence2", model_id=ckpt, **options).ground(s1_scene.view((0, 0, 100, 100)), "ship")
     assert g.boxes[0] == pytest.approx((0.05, 0.05, 49.95, 49.95))
@@ -160,7 +154,7 @@ def test_model_loads_once_per_process(ckpt, tok):
 
 def test_scene_description(ckpt, tok, s1_scene):
     answers = ["flooded farmland", "A river has flooded fields."]
-    backend = get_backend("florence2", model_id=ckpt, **forced(tok, answers))
+    backend = get_backend("florence2", model_id=ckpt, **tm.forced(tok, answers))
     r = backend.refer(s1_scene.view((0, 0, 64, 64)), None, "how deep is the water?")
     assert (r.label, r.text) == ("flooded farmland", "A river has flooded fields.")
     assert r.extent == (0.0, 0.0, 64.0, 64.0) and "not passed" in r.diagnostics["instruction"]
@@ -181,7 +175,7 @@ def test_missing_model_offline_says_how_to_get_the_weights(monkeypatch, tmp_path
 
 
 def test_garbled_answer_gives_an_empty_result_with_diagnostics(ckpt, tok, s1_scene):
-    backend = get_backend("florence2", model_id=ckpt, **forced(tok, "<loc_5><loc_7>ship<loc_1><loc_2><loc_3>"))
+    backend = get_backend("florence2", model_id=ckpt, **tm.forced(tok, "<loc_5><loc_7>ship<loc_1><loc_2><loc_3>"))
     g = backend.ground(s1_scene.view((0, 0, 64, 64)), "ship")
     assert len(g) == 0
     assert g.diagnostics["dropped"] == {"incomplete_box": 2}

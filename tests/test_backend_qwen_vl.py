@@ -10,7 +10,6 @@ pytest.importorskip("transformers")
 
 import tiny_models as tm  # noqa: E402
 from conftest import SHARED_DATA, need  # noqa: E402
-from transformers import LogitsProcessorList  # noqa: E402
 
 import egx_notebook as egx  # noqa: E402
 from egx_notebook.backends import get_backend  # noqa: E402
@@ -27,11 +26,6 @@ def family(request):
     path = str(tm.tiny_checkpoint(request.param))
     tok = image_only_processor_class(FAMILIES[request.param]).from_pretrained(path).tokenizer
     return request.param, path, tok
-
-
-def forced(tok, answers) -> dict:
-    return {"generation": {"logits_processor": LogitsProcessorList([tm.scripted(tok, answers)])},
-            "max_new_tokens": tm.max_tokens(tok, answers)}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +56,8 @@ def test_grounding_json_becomes_pixel_boxes_in_the_familys_convention(family, s1
     name, path, tok = family
     answer = 'Here you go:\n```json\n[{"bbox_2d": [45, 89, 146, 135], "label": "ship"}, ' \
              '{"bbox_2d": [10, 10, 20], "label": "bad"}]\n```'
-    g = s1_scene.ground("ship", backend="qwen-vl", model_id=path, **forced(tok, answer))
-    backend = get_backend("qwen-vl", model_id=path, **forced(tok, answer))
+    g = s1_scene.ground("ship", backend="qwen-vl", model_id=path, **tm.forced(tok, answer))
+    backend = get_backend("qwen-vl", model_id=path, **tm.forced(tok, answer))
     view = s1_scene.overview()
     assert g.labels == ["ship"] and g.backend == "qwen-vl"
     assert g.boxes[0] == pytest.approx(expected_box(name, (45, 89, 146, 135), view, backend))
@@ -81,7 +75,7 @@ def test_grounding_json_becomes_pixel_boxes_in_the_familys_convention(family, s1
 def test_referring_gives_coordinates_and_a_marker(family, s1_scene):
     name, path, tok = family
     answer = '{"label": "flooded field", "description": "Dark, smooth water over a field."}'
-    r = s1_scene.refer(egx.Box(100, 100, 140, 150), backend="qwen-vl", model_id=path, **forced(tok, answer))
+    r = s1_scene.refer(egx.Box(100, 100, 140, 150), backend="qwen-vl", model_id=path, **tm.forced(tok, answer))
     assert (r.label, r.text) == ("flooded field", "Dark, smooth water over a field.")
     assert r.diagnostics["marker"] == "a red rectangle outline"
     x0, y0, x1, y1 = r.diagnostics["view_window"]  # 160 x 200 zoom-in window around the box
@@ -96,7 +90,7 @@ def test_referring_gives_coordinates_and_a_marker(family, s1_scene):
 
 def test_point_scribble_and_free_question(family, s1_scene):
     name, path, tok = family
-    backend = get_backend("qwen-vl", model_id=path, **forced(tok, "Label: water\nDescription: Open water."))
+    backend = get_backend("qwen-vl", model_id=path, **tm.forced(tok, "Label: water\nDescription: Open water."))
     view = s1_scene.view((0, 0, 280, 280))
     r = backend.refer(view, view.region(egx.Point(140.5, 70.5)), "Is this water?")
     assert (r.label, r.text) == ("water", "Open water.")
@@ -113,7 +107,7 @@ def test_point_scribble_and_free_question(family, s1_scene):
 
 def test_scene_description_with_zoomed_out_context(family, s1_scene):
     name, path, tok = family
-    backend = get_backend("qwen-vl", model_id=path, **forced(tok, '{"label": "floodplain", "description": "x"}'))
+    backend = get_backend("qwen-vl", model_id=path, **tm.forced(tok, '{"label": "floodplain", "description": "x"}'))
     view = s1_scene.view((200, 200, 300, 300))
     r = backend.describe(view, context=view.zoom_out(3))
     assert r.label == "floodplain" and r.extent == (0.0, 0.0, 100.0, 100.0)
@@ -123,7 +117,7 @@ def test_scene_description_with_zoomed_out_context(family, s1_scene):
 
 def test_ground_batch_and_garbage(family, s1_scene):
     name, path, tok = family
-    options = forced(tok, "I am not sure what you mean.")
+    options = tm.forced(tok, "I am not sure what you mean.")
     script = options["generation"]["logits_processor"][0]
     backend = get_backend("qwen-vl", model_id=path, batch_size=2, **options)
     views = [s1_scene.view((0, 0, 100, 100)), s1_scene.view((100, 0, 300, 100)), s1_scene.view((0, 100, 64, 164))]
@@ -143,9 +137,9 @@ def test_multiband_optical_colour_choice_is_overridable(family, tmp_path):
     scene = egx.open(write_tif(tmp_path / "rgbn.tif", data, descriptions=["red", "green", "blue", "nir"]))
     name, path, tok = family
     answer = '{"label": "field", "description": "x"}'
-    r = scene.describe(backend="qwen-vl", model_id=path, **forced(tok, answer))
+    r = scene.describe(backend="qwen-vl", model_id=path, **tm.forced(tok, answer))
     assert r.diagnostics["rendering"] == "natural colour" and "natural colour" in r.diagnostics["prompt"]
-    r = scene.describe(backend="qwen-vl", model_id=path, colour="false", **forced(tok, answer))
+    r = scene.describe(backend="qwen-vl", model_id=path, colour="false", **tm.forced(tok, answer))
     assert r.diagnostics["rendering"] == "colour infrared" and "vegetation looks bright red" in r.diagnostics["prompt"]
 
 
@@ -162,7 +156,7 @@ def test_batched_generation_matches_one_by_one(family, s1_scene):
 def test_max_pixels_limits_the_image_and_the_coordinates_follow(family, s1_scene):
     name, path, tok = family
     answer = '[{"bbox_2d": [10, 20, 30, 40], "label": "ship"}]'
-    backend = get_backend("qwen-vl", model_id=path, max_pixels=112 * 112, **forced(tok, answer))
+    backend = get_backend("qwen-vl", model_id=path, max_pixels=112 * 112, **tm.forced(tok, answer))
     g = backend.ground(s1_scene.view((0, 0, 512, 512)), "ship")
     assert g.diagnostics["resized"] == ([112, 112] if name == "qwen2.5-vl" else [96, 96])
     assert "resized_mismatch" not in g.diagnostics

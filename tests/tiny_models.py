@@ -290,3 +290,11 @@ class Scripted:
 def max_tokens(tokenizer, answers) -> int:
     answers = [answers] if isinstance(answers, str) else list(answers)
     return max(len(tokenizer(a, add_special_tokens=False).input_ids) for a in answers) + 4
+
+
+def forced(tokenizer, answers) -> dict:
+    """Backend options that make a tiny model write ``answers`` (one for all rows, or one per batch row)."""
+    from transformers import LogitsProcessorList
+
+    return {"generation": {"logits_processor": LogitsProcessorList([scripted(tokenizer, answers)])},
+            "max_new_tokens": max_tokens(tokenizer, answers)}
