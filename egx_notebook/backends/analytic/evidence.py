@@ -12,6 +12,7 @@ from functools import cached_property
 import numpy as np
 
 from . import detectors
+from .measure import robust_spread
 
 #: Longest side of the zoomed-out scene context used for area classes (water, land cover) in referring.
 CONTEXT_SIZE = 1024
@@ -76,11 +77,7 @@ class Evidence:
     @cached_property
     def spread(self) -> float:
         """Robust spread (MAD sigma) of the primary band: the unit of contrast scores."""
-        vals = self.primary[np.isfinite(self.primary)]
-        if vals.size == 0:
-            return 1.0
-        mad = float(np.median(np.abs(vals - np.median(vals)))) * 1.4826
-        return mad if mad > 0 else float(np.std(vals)) or 1.0
+        return robust_spread(self.primary)
 
     # -- class masks ----------------------------------------------------------------------------------
     def mask(self, key: str) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 from ...results import Detection, Grounding
 from . import detectors
 from .evidence import Evidence, band_mean
-from .measure import contrast_score, elongation, major_axis_px, ring_contrast
+from .measure import contrast_score, elongation, major_axis_px, ring_contrast, robust_spread
 from .query import Query
 from .vocabulary import BY_KEY
 
@@ -53,7 +53,7 @@ def _detection(ev: Evidence, comp: dict, band: np.ndarray, q: Query, px_area: fl
     key = q.target.key
     mean_in, mean_out = ring_contrast(band, comp)
     contrast = mean_in - mean_out
-    spread = ev.spread if band is ev.primary else _spread(band)
+    spread = ev.spread if band is ev.primary else robust_spread(band)
     label = q.target.label
     attrs = {"area_px": comp["area"], "mean": mean_in, "surround_mean": mean_out, "contrast": contrast,
              "length_px": major_axis_px(comp["mask"]), "elongation": elongation(comp["mask"])}
@@ -82,14 +82,6 @@ def thermal_object_kind(area_m2: float) -> str:
     if area_m2 <= VEHICLE_MAX_M2:
         return "vehicle"
     return "hot spot"
-
-
-def _spread(band: np.ndarray) -> float:
-    vals = band[np.isfinite(band)]
-    if vals.size == 0:
-        return 1.0
-    mad = float(np.median(np.abs(vals - np.median(vals)))) * 1.4826
-    return mad if mad > 0 else float(np.std(vals)) or 1.0
 
 
 def by_position(dets: list[Detection], q: Query, view) -> list[Detection]:

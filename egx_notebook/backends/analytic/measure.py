@@ -25,6 +25,16 @@ def ring_contrast(band: np.ndarray, comp: dict, width: int | None = None) -> tup
     return mean_in, mean_out
 
 
+def robust_spread(band: np.ndarray) -> float:
+    """Robust spread of the finite values of ``band``: 1.4826 x MAD, falling back to the standard deviation
+    (and to 1.0) when that is zero. The unit in which contrast scores are measured."""
+    vals = band[np.isfinite(band)]
+    if vals.size == 0:
+        return 1.0
+    mad = float(np.median(np.abs(vals - np.median(vals)))) * 1.4826
+    return mad if mad > 0 else float(np.std(vals)) or 1.0
+
+
 def contrast_score(contrast: float, spread: float) -> float:
     """0..1 confidence from a contrast measured in units of the image's robust spread."""
     if not math.isfinite(contrast) or spread <= 0:
