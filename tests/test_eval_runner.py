@@ -119,7 +119,7 @@ def test_referring_accuracy_and_confusion(tmp_path):
 
 def test_canonical_label_maps_synonyms():
     assert canonical_label("Car") == "vehicle" and canonical_label("Person") == "person"
-    assert canonical_label("a small boat") == "ship" and canonical_label("Tree") == "vegetation"
+    assert canonical_label("a small boat") == "ship" and canonical_label("Tree") == "tree"
     assert canonical_label("hot spot") == "hot spot" and canonical_label("Storage  Tank") == "storage tank"
     assert canonical_label(None) == "none"
 

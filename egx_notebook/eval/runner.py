@@ -51,7 +51,7 @@ class EvalReport:
 
 def canonical_label(text: str | None) -> str:
     """A class name for a free-text label: the analytic vocabulary's class whose word or phrase occurs in
-    ``text`` (longest first; e.g. "Car" -> "vehicle", "a small boat" -> "ship", "Tree" -> "vegetation"),
+    ``text`` (longest first; e.g. "Car" -> "vehicle", "a small boat" -> "ship", "Tree" -> "tree"),
     else the lower-cased text."""
     import re
 

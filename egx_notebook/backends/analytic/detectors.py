@@ -19,11 +19,12 @@ from .detectors_optical import (optical_bare_soil, optical_built_up, optical_clo
 from .detectors_sar import sar_bright_targets, sar_water
 from .detectors_thermal import thermal_hot_regions, thermal_hot_targets
 from .detectors_thermal_objects import thermal_objects
+from .detectors_trees import crown_components, tree_crowns
 
 __all__ = [
     "sar_bright_targets", "sar_water",
     "thermal_hot_targets", "thermal_objects", "thermal_hot_regions",
     "optical_water", "optical_vegetation", "optical_cloud", "optical_built_up",
-    "optical_bare_soil", "spectral_indices",
+    "optical_bare_soil", "spectral_indices", "tree_crowns", "crown_components",
     "components", "robust_threshold",
 ]

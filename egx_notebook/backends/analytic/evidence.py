@@ -6,6 +6,8 @@ exactly the detectors that grounding uses.
 
 from __future__ import annotations
 
+import warnings
+
 import weakref
 from functools import cached_property
 
@@ -45,8 +47,11 @@ class Evidence:
         if self.modality == "infrared":
             return self.values[0]
         vis = [names.index(b) for b in ("red", "green", "blue") if b in names] or list(range(min(3, len(names))))
-        with np.errstate(all="ignore"):
-            return np.nanmean(self.values[vis], axis=0) if len(vis) > 1 else self.values[vis[0]]
+        if len(vis) == 1:
+            return self.values[vis[0]]
+        with warnings.catch_warnings():  # all-NaN pixels (nodata) stay NaN without a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(self.values[vis], axis=0)
 
     @cached_property
     def cross_pol(self) -> np.ndarray | None:
@@ -86,6 +91,18 @@ class Evidence:
             cache[key] = self._compute(key)
         return cache[key]
 
+    @cached_property
+    def crowns(self) -> tuple[np.ndarray, np.ndarray]:
+        """(label image, score per crown) of individual tree crowns (optical views; empty elsewhere)."""
+        if self.modality != "optical" or not self.bands:
+            return np.zeros(self.primary.shape, dtype=np.int32), np.zeros(0)
+        return detectors.tree_crowns(self.bands, self.valid, pixel_size_m=self.view.pixel_size_m(),
+                                     return_scores=True)
+
+    def instances(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(label image, score per instance) for classes whose detector separates touching objects, else None."""
+        return self.crowns if key == "tree" and self.modality == "optical" else None
+
     def _compute(self, key: str) -> np.ndarray:
         v, p = self.valid, self.primary
         if self.modality == "sar":
@@ -106,6 +123,8 @@ class Evidence:
             if key == "cool_region":
                 return detectors.thermal_hot_regions(-p, v)
         else:
+            if key == "tree":
+                return self.crowns[0] > 0
             fn = {"water": detectors.optical_water, "vegetation": detectors.optical_vegetation,
                   "cloud": detectors.optical_cloud, "built_up": detectors.optical_built_up,
                   "bare_soil": detectors.optical_bare_soil}.get(key)

@@ -22,9 +22,17 @@ MIN_AREA_FRACTION = 1e-4
 
 def ground_view(ev: Evidence, q: Query, backend_name: str) -> Grounding:
     view, key = ev.view, q.target.key
-    mask = ev.mask(key)
-    min_area = 1 if q.target.kind == "object" else max(4, int(MIN_AREA_FRACTION * mask.size))
-    comps = detectors.components(mask, min_area=min_area)
+    inst = ev.instances(key)
+    if inst is not None:
+        # instance detectors (tree crowns) separate touching objects and score each one themselves
+        labels, scores = inst
+        comps = detectors.crown_components(labels)
+        for comp in comps:
+            comp["score"] = float(scores[comp["label"] - 1])
+    else:
+        mask = ev.mask(key)
+        min_area = 1 if q.target.kind == "object" else max(4, int(MIN_AREA_FRACTION * mask.size))
+        comps = detectors.components(mask, min_area=min_area)
     band = ev.evidence_band(key)
     px_area = _pixel_area(view)
     dets, notes = [], []
@@ -32,6 +40,9 @@ def ground_view(ev: Evidence, q: Query, backend_name: str) -> Grounding:
         det = _detection(ev, comp, band, q, px_area)
         if det is not None:
             dets.append(det)
+    if key == "tree" and not comps and px_area is not None and not _crowns_resolved(view):
+        notes.append(f"pixels of {math.sqrt(px_area):.1f} m are too coarse to show single tree crowns; ask for "
+                     "'forest' or 'vegetation' to find wooded areas, or use imagery of about 1 m or finer")
     if key in ("person", "vehicle") and px_area is None:
         notes.append("pixel size unknown: people and vehicles cannot be told apart by size, so every warm or cold "
                      "object is returned; open the image with pixel_size_m=... to separate them")
@@ -42,6 +53,12 @@ def ground_view(ev: Evidence, q: Query, backend_name: str) -> Grounding:
     diag = {"candidates": len(comps), "note": "; ".join(notes)} if notes else {"candidates": len(comps)}
     return Grounding(q.text, dets, backend_name, view.crs, view.transform, (view.height, view.width),
                      q.as_dict(), diag)
+
+
+def _crowns_resolved(view) -> bool:
+    from .detectors_trees import MIN_RESOLVED_PX, crown_diameter_px
+
+    return crown_diameter_px((view.height, view.width), view.pixel_size_m())[1] >= MIN_RESOLVED_PX
 
 
 def _pixel_area(view) -> float | None:
@@ -70,9 +87,13 @@ def _detection(ev: Evidence, comp: dict, band: np.ndarray, q: Query, px_area: fl
         label = kind if key == "hot_spot" and kind in ("person", "vehicle") else label
     elif key in ("person", "vehicle"):
         label = "thermal object"  # warm or cold (thermal_objects); no pixel size to tell people from vehicles
+    if key == "tree":
+        attrs["crown_diameter_px"] = 2.0 * math.sqrt(comp["area"] / math.pi)
+        if px_area is not None:
+            attrs["crown_diameter_m"] = 2.0 * math.sqrt(attrs["area_m2"] / math.pi)
+    score = comp["score"] if "score" in comp else contrast_score(contrast, spread)
     x0, y0, x1, y1 = comp["box"]
-    return Detection((float(x0), float(y0), float(x1), float(y1)), label, contrast_score(contrast, spread),
-                     comp["mask"], (x0, y0), attrs)
+    return Detection((float(x0), float(y0), float(x1), float(y1)), label, score, comp["mask"], (x0, y0), attrs)
 
 
 def thermal_object_kind(area_m2: float) -> str:

@@ -28,6 +28,13 @@ PERSON_MAX_FRAME_FRACTION = 0.002
 OBJECT_COVER = 0.1
 OBJECT_RANGE_SIGMAS = 4.0
 OPTICAL_CLASSES = ("water", "vegetation", "cloud", "built_up", "bare_soil")
+#: A prompt is named "tree" when detected crowns cover at least half of TREE_COVER of it (score 0.5) and it holds
+#: at most TREE_MAX_CROWNS crowns (more is a stand: vegetation). Crowns are green, rounded objects, so a tree
+#: outranks the area classes (vegetation, and the weak RGB-only cloud rule).
+TREE_COVER = 0.5
+TREE_MAX_CROWNS = 3
+#: Crowns are looked for only where at least this share of the prompt is vegetation.
+TREE_MIN_VEGETATION = 0.1
 LABELS = {"built_up": "built-up", "bare_soil": "bare soil"}
 
 
@@ -267,15 +274,83 @@ def _optical(ev: Evidence, region, inside, outside, stats):
     label = top if scores[top] >= 0.3 else "mixed surface"
     if label == "mixed surface":
         scores[label] = 1.0 - scores[top]
+    tree = _tree_score(ev, region, inside, stats, scores["vegetation"])
+    if tree is not None:
+        scores["tree"] = tree
+        if region is not None and tree >= 0.5:
+            label = "tree"
     if region is None:
-        parts = [f"{_pct(v)} {k}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]) if v >= 0.02 and k != "mixed surface"]
+        parts = [f"{_pct(v)} {k}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1])
+                 if v >= 0.02 and k not in ("mixed surface", "tree")]
         phrase = (", ".join(parts) or "no dominant cover class") + f"; overall {stats['colour']}"
+        if stats.get("tree_crowns"):
+            phrase += f"; {stats['tree_crowns']} tree crown(s)"
+    elif label == "tree":
+        n = stats["tree_crowns"]
+        phrase = (f"{stats['colour']} in colour; {_pct(stats['crown_cover'])} of it in "
+                  f"{'a tree crown' if n <= 1 else f'{n} tree crowns'}")
+        if "crown_diameter_m" in stats:
+            phrase += f" about {stats['crown_diameter_m']:.1f} m across"
     else:
         phrase = f"{stats['colour']} in colour; {_pct(scores[top])} {top} pixels"
     extra = [f"{k.upper()} {stats[k]:.2f}" for k in ("ndvi", "ndwi", "mndwi", "ndbi") if k in stats]
     if extra:
         phrase += " (" + ", ".join(extra) + ")"
     return scores, label, phrase
+
+
+def _tree_score(ev: Evidence, region, inside, stats, vegetation: float) -> float | None:
+    """Score of "a tree" for a prompt (None when crowns are not looked for), from the detected crowns.
+
+    Crowns are looked for when the view resolves them, the prompt is mostly vegetation and no larger than a few
+    of the largest plausible crowns. ``stats`` gets ``crown_cover`` (share of the prompt in crowns),
+    ``tree_crowns`` (crowns under a point, or with most of their area inside the prompt; at least 1 when any
+    crown is touched) and ``crown_diameter_m`` (equivalent diameter of the crown most inside the prompt)."""
+    from .detectors_trees import MIN_RESOLVED_PX, crown_diameter_px
+
+    view = ev.view
+    size = view.pixel_size_m()
+    prior = crown_diameter_px((view.height, view.width), size)
+    n_in = int(inside.sum())
+    if prior[1] < MIN_RESOLVED_PX or vegetation < TREE_MIN_VEGETATION:
+        return None
+    if region is None:
+        stats["tree_crowns"] = int(ev.crowns[0].max())
+        return None
+    if n_in > TREE_MAX_CROWNS * math.pi / 4 * prior[1] ** 2:
+        return None
+    labels, inside = _crowns_around(ev, inside, prior)
+    ids, counts = np.unique(labels[inside], return_counts=True)
+    counts, ids = counts[ids > 0], ids[ids > 0]
+    cover = float(counts.sum()) / max(n_in, 1)
+    total = np.bincount(labels.ravel(), minlength=int(labels.max()) + 1)
+    mostly = counts / total[ids] >= 0.5
+    n = int(mostly.sum()) if region.kind != "point" else len(ids)
+    n = max(n, 1) if len(ids) else 0
+    stats["crown_cover"], stats["tree_crowns"] = cover, n
+    if len(ids) and size is not None:
+        main = ids[int(np.argmax(counts))]  # the crown with most pixels in the prompt
+        stats["crown_diameter_m"] = 2.0 * math.sqrt(float(total[main]) * size[0] * size[1] / math.pi)
+    if n == 0:
+        return 0.0
+    return float(min(1.0, cover / TREE_COVER) * min(1.0, TREE_MAX_CROWNS / n))
+
+
+def _crowns_around(ev: Evidence, inside, prior) -> tuple[np.ndarray, np.ndarray]:
+    """(crown labels, prompt mask) on the prompt's bounding box grown by half the largest plausible crown: the
+    crowns the prompt touches, for a fraction of the cost of the whole view (same size prior as the view)."""
+    from . import detectors
+
+    rows, cols = np.nonzero(inside)
+    pad = math.ceil(prior[1] / 2)
+    h, w = inside.shape
+    y0, y1 = max(0, rows.min() - pad), min(h, rows.max() + 1 + pad)
+    x0, x1 = max(0, cols.min() - pad), min(w, cols.max() + 1 + pad)
+    if (y1 - y0) * (x1 - x0) >= 0.5 * h * w:
+        return ev.crowns[0], inside
+    bands = {k: v[y0:y1, x0:x1] for k, v in ev.bands.items()}
+    labels = detectors.tree_crowns(bands, ev.valid[y0:y1, x0:x1], crown_px=prior)
+    return labels, inside[y0:y1, x0:x1]
 
 
 def _colour_name(ev: Evidence, inside) -> str:

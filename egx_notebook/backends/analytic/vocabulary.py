@@ -1,7 +1,8 @@
 """What the analytic backend can name and find, per modality, and the words that mean each class.
 
 Each class maps to one detector in :mod:`.detectors`; ``kind`` is ``"object"`` (countable: ships,
-hot spots) or ``"area"`` (mass nouns: water, vegetation). Synonyms are matched on whole words.
+hot spots, tree crowns) or ``"area"`` (mass nouns: water, vegetation, forest). Synonyms are matched on
+whole words.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ CLASSES: tuple[TargetClass, ...] = (
                  "ocean", "pond", "reservoir", "open water", "inundation"),
                 ("water bodies", "floods", "lakes", "rivers", "ponds", "reservoirs", "flooded areas")),
     TargetClass("vegetation", "vegetation", "area", ("optical",),
-                ("vegetation", "forest", "tree", "trees", "crop", "crops", "grass", "field", "vegetated area",
-                 "green area", "woodland", "park"),
-                ("forests", "fields", "vegetated areas", "green areas", "parks")),
+                ("vegetation", "forest", "crop", "crops", "grass", "field", "vegetated area",
+                 "green area", "woodland", "park", "canopy", "tree cover"),
+                ("forests", "fields", "vegetated areas", "green areas", "parks", "woodlands")),
+    # Individual trees seen from above (high-resolution imagery: crowns span several pixels).
+    TargetClass("tree", "tree", "object", ("optical",),
+                ("tree", "tree crown", "crown", "treetop", "tree top"),
+                ("trees", "tree crowns", "crowns", "treetops", "tree tops")),
     TargetClass("cloud", "cloud", "area", ("optical",), ("cloud", "cloud cover"), ("clouds",)),
     TargetClass("built_up", "built-up", "area", ("optical",),
                 ("built-up", "built up", "urban", "urban area", "building", "city", "town", "settlement",
