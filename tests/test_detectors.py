@@ -295,10 +295,12 @@ def test_real_hrsid_floor():
     if not files:
         pytest.skip("no HRSID chips")
     p, r, f, *_ = md.eval_hrsid(files)
-    # measured on the 2 chips: P 0.56, R 0.56, F1 0.56 (18 predictions for 18 ships; was P 0.42 /
-    # F1 0.48 with min_area 12, F1 0.08 with 249 predictions before the land mask). Ships moored side
-    # by side or deep in the land mask of the harbour chip are still lost (its F1 is 0.38).
-    assert p >= 0.50 and r >= 0.50 and f >= 0.50
+    # measured on the 2 chips: P 0.69, R 0.61, F1 0.65 (11 of 18 ships, 16 predictions; P 0.625 / F1 0.59
+    # before dimmer parallel copies of strong targets were suppressed and moored hulls broken by a short
+    # gap were joined, P 0.56 / F1 0.56 before moored bodies had to be wider than 1.5 multilook windows,
+    # P 0.42 / F1 0.48 with min_area 12, F1 0.08 with 249 predictions before the land mask). Ships moored
+    # side by side or deep in the land mask of the harbour chip are still lost (its F1 is 0.50).
+    assert p >= 0.64 and r >= 0.58 and f >= 0.61
 
 
 def test_real_sen1floods11_floor():
@@ -342,3 +344,11 @@ def test_real_sirst_floor():
         pytest.skip("no SIRST images")
     overall, mean, hits, nobj, _ = md.eval_sirst(files)
     assert overall >= 0.48 and mean >= 0.65 and hits >= nobj - 2  # measured 0.52 / 0.72, 16/17 hit
+
+
+def test_rgb_only_cloud_is_never_green():
+    # 8-bit aerial RGB: a bright white patch is cloud-like, a bright sunlit canopy (green) is not
+    rgb = {"red": np.full((20, 40), 150.0), "green": np.full((20, 40), 150.0), "blue": np.full((20, 40), 150.0)}
+    rgb["red"][:, 20:], rgb["green"][:, 20:], rgb["blue"][:, 20:] = 135.0, 165.0, 120.0  # "white" by Fmask
+    cloud = detectors.optical_cloud(rgb)
+    assert cloud[:, :20].all() and not cloud[:, 20:].any()

@@ -324,3 +324,10 @@ def test_accessor_on_sar_dataarray_and_override():
     assert da2.egx.set(modality="optical").modality == "optical"
     with pytest.raises(AttributeError):
         da2.egx.not_a_method  # noqa: B018
+
+
+def test_declared_pixel_size_reaches_views_at_their_scale():
+    scene = egx.open(np.zeros((64, 64), "float32"), pixel_size_m=0.5)
+    assert scene.view().pixel_size_m() == pytest.approx((0.5, 0.5))
+    assert scene.overview(16).pixel_size_m() == pytest.approx((2.0, 2.0))  # 4x decimated
+    assert egx.open(np.zeros((64, 64), "float32")).view().pixel_size_m() is None

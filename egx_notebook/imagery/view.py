@@ -86,10 +86,17 @@ class View(Analysable):
         inv = ~self.pixel_transform
         return region.map_pixels(inv.a, inv.b, inv.d, inv.e, inv.c, inv.f, (self.height, self.width))
 
-    def pixel_size_m(self):
+    def pixel_size_m(self) -> tuple[float, float] | None:
+        """Ground size (m) of this view's pixels at its centre: from the CRS when the scene has one, else the
+        scene's declared size (``egx.open(..., pixel_size_m=...)``) times this view's scale; None if unknown."""
         from .georef import pixel_size_m
 
-        return pixel_size_m(self.transform, self.crs, (self.width / 2, self.height / 2))
+        size = pixel_size_m(self.transform, self.crs, (self.width / 2, self.height / 2))
+        declared = self.scene.meta.get("pixel_size_m")
+        if size is None and declared is not None:
+            sx, sy = self.scale
+            size = (float(declared[0]) * sx, float(declared[1]) * sy)
+        return size
 
     # -- data -----------------------------------------------------------------------------------
     @cached_property

@@ -151,17 +151,27 @@ def _land_context(det, land, v, r_in, r_out, max_land_frac):
     return keep[lab]
 
 
+#: Multilook window (px) of the moored-ship pass, and the least width of a moored ship body: 1.5 windows.
+#: A quay wall or pier edge is a bright line (double bounce) one or two resolution cells thick; the
+#: multilook blurs it to about one window wide, while a ship hull is a body clearly wider than that.
+_MOORED_LOOKS = 5
+_MOORED_MIN_WIDTH = 1.5 * _MOORED_LOOKS
+
+
 def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixel_db,
                   excess, min_elong, min_fill, min_area, cand=None):
     """Ships moored against land, which the land mask absorbs or the land
     context test rejects.
 
-    Bright bodies are taken from the 5 x 5 multilooked level (linear power):
+    Bright bodies are taken from the ``_MOORED_LOOKS`` (5 x 5) multilooked level (linear power):
     pixels ``pixel_db`` dB or more above the sea median, on the sea or on
     land within ``coast_px`` px of the non-land (the coarse land mask can
     swallow a ship moored flush against a quay). A body that touches land or
     a rejected detection, does not overlap a kept detection and passes
-    ``_ship_like`` is a ship."""
+    ``_ship_like`` is a ship. Two failed bodies in line at most one
+    multilook window apart (``_collinear_pairs``) are tested again as one
+    body and, if it passes, bridged (``_bridge``): a hull broken by a dim
+    section."""
     depth_c = _land_depth(land_c, d)
     zone = v & ~(_upsample(depth_c > coast_px, d, land.shape) & land)
     if cand is not None:
@@ -172,8 +182,8 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
     # 5 x 5 mean of linear power >= level, without taking logs (float32: speed)
     pw = np.where(v, np.power(np.float32(10.0), (np.clip(raw, -300, 300) / 10.0 - (sea_db + pixel_db) / 10.0)
                               .astype(np.float32)), np.float32(0.0))
-    bright = zone & (ndi.uniform_filter(pw, 5, mode="constant")
-                     >= ndi.uniform_filter(v.astype(np.float32), 5, mode="constant"))
+    bright = zone & (ndi.uniform_filter(pw, _MOORED_LOOKS, mode="constant")
+                     >= ndi.uniform_filter(v.astype(np.float32), _MOORED_LOOKS, mode="constant"))
     lab, n, areas = label_areas(bright)
     if n == 0:
         return np.zeros(land.shape, bool)
@@ -181,7 +191,8 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
     clash = np.bincount(lab[kept], minlength=n + 1) > 0
     ok = np.zeros(n + 1, bool)
     depth = None
-    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+    sls = ndi.find_objects(lab)
+    for i, sl in enumerate(sls, start=1):
         if sl is None or not touch[i] or clash[i] or areas[i] < min_area:
             continue
         if depth is None:
@@ -189,17 +200,105 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
         m = lab[sl] == i
         dep = np.where(land[sl], depth[sl], 0.0)[m]
         ok[i] = _ship_like(m, raw[sl][m], sea_db, excess, min_elong, min_fill, dep,
-                           coast_px / 2.0)
-    return ok[lab]
+                           coast_px / 2.0, _MOORED_MIN_WIDTH)
+    out = ok[lab]
+    # a hull broken by a short dark gap: two failed bodies in line are tested as one
+    loose = touch & ~clash & ~ok & (areas >= min_area // 4)
+    loose[0] = False
+    for i, j in _collinear_pairs(lab, sls, loose, _MOORED_LOOKS, _JOIN_DEG):
+        sl = _union_slice(sls[i - 1], sls[j - 1])
+        m = (lab[sl] == i) | (lab[sl] == j)
+        if m.sum() < min_area:
+            continue
+        if depth is None:
+            depth = _upsample(depth_c, d, land.shape)
+        dep = np.where(land[sl], depth[sl], 0.0)[m]
+        if _ship_like(m, raw[sl][m], sea_db, excess, min_elong, min_fill, dep, coast_px / 2.0,
+                      _MOORED_MIN_WIDTH):
+            out[sl] |= _bridge(m)
+    return out
 
 
-def _ship_like(m, vals, sea_db, excess, min_elong, min_fill, depth, max_dist):
+#: Greatest angle (degrees) between a body's major axis and the line to a piece that continues it.
+_JOIN_DEG = 20.0
+
+
+def _axis(m):
+    """Centroid (x, y), unit major axis and major/minor axis ratio of a mask (second moments)."""
+    ys, xs = np.nonzero(m)
+    c = np.array([xs.mean(), ys.mean()])
+    p = np.stack([xs - c[0], ys - c[1]]).astype(np.float64)
+    ev, evec = np.linalg.eigh(p @ p.T / max(p.shape[1], 1))
+    return c, evec[:, 1], float(np.sqrt(ev[1] / max(ev[0], 1e-9)))
+
+
+def _union_slice(a, b):
+    """The box (pair of slices) holding the boxes ``a`` and ``b``."""
+    return (slice(min(a[0].start, b[0].start), max(a[0].stop, b[0].stop)),
+            slice(min(a[1].start, b[1].start), max(a[1].stop, b[1].stop)))
+
+
+def _collinear_pairs(lab, sls, eligible, gap, max_deg):
+    """Pairs ``(i, j)`` of eligible labelled pieces (``sls``: their boxes)
+    at most ``gap`` px apart where one continues the other along its major
+    axis: the larger piece is elongated (axis ratio >= 1.5) and the line
+    between the centroids is within ``max_deg`` of its axis."""
+    ids = np.flatnonzero(eligible)
+    if ids.size < 2:
+        return []
+    box = np.array([[sls[i - 1][0].start, sls[i - 1][0].stop, sls[i - 1][1].start, sls[i - 1][1].stop]
+                    for i in ids])
+    cos = np.cos(np.radians(max_deg))
+    axes = {}
+    pairs = []
+    for u in range(ids.size):
+        # box gaps to the later pieces (cheap pre-selection), then the true pixel gap
+        dy = np.maximum(0, np.maximum(box[u + 1:, 0] - box[u, 1], box[u, 0] - box[u + 1:, 1]))
+        dx = np.maximum(0, np.maximum(box[u + 1:, 2] - box[u, 3], box[u, 2] - box[u + 1:, 3]))
+        for w in np.flatnonzero((dy <= gap) & (dx <= gap)) + u + 1:
+            i, j = int(ids[u]), int(ids[w])
+            for k in (i, j):
+                if k not in axes:
+                    sk = sls[k - 1]
+                    m = lab[sk] == k
+                    c, ax, r = _axis(m)
+                    axes[k] = (c + (sk[1].start, sk[0].start), ax, r, int(m.sum()))
+            (ca, ua, ra, _), (cb, _, _, _) = (axes[i], axes[j]) if axes[i][3] >= axes[j][3] else (axes[j], axes[i])
+            dv = cb - ca
+            dist = float(np.hypot(*dv))
+            if ra < 1.5 or dist <= 0 or abs(float(dv @ ua)) < cos * dist:
+                continue
+            win = lab[_union_slice(sls[i - 1], sls[j - 1])]
+            if ndi.distance_transform_edt(win != i)[win == j].min() <= gap + 1:
+                pairs.append((i, j))
+    return pairs
+
+
+def _bridge(m):
+    """``m`` (two pieces) made one component: the segment between the
+    nearest pixels of the pieces is added, 3 px thick."""
+    lab, n = ndi.label(m, structure=np.ones((3, 3), bool))
+    if n < 2:
+        return m
+    dist, idx = ndi.distance_transform_edt(lab != 1, return_indices=True)
+    other = lab >= 2
+    k = int(np.argmin(np.where(other, dist, np.inf)))
+    y1, x1 = np.unravel_index(k, m.shape)
+    y0, x0 = idx[0][y1, x1], idx[1][y1, x1]
+    steps = int(max(abs(y1 - y0), abs(x1 - x0))) + 1
+    line = np.zeros(m.shape, bool)
+    line[np.round(np.linspace(y0, y1, steps)).astype(int), np.round(np.linspace(x0, x1, steps)).astype(int)] = True
+    return m | ndi.binary_dilation(line, structure=np.ones((3, 3), bool))
+
+
+def _ship_like(m, vals, sea_db, excess, min_elong, min_fill, depth, max_dist, min_width=0.0):
     """Moored-ship test of a component (mask ``m`` cropped to its box,
     ``vals`` its dB values): median ``excess`` dB above the sea level (ships
     are much brighter than land on average), major/minor axis ratio (second
-    moments) >= ``min_elong``, area >= ``min_fill`` of its oriented bounding
-    box, and mean depth in the land mask <= ``max_dist`` px (a ship is on the
-    water side of the coast, land clutter extends inland)."""
+    moments) >= ``min_elong``, width (``sqrt(12 * minor variance)``, the
+    width of a uniform band) >= ``min_width`` px, area >= ``min_fill`` of its
+    oriented bounding box, and mean depth in the land mask <= ``max_dist`` px
+    (a ship is on the water side of the coast, land clutter extends inland)."""
     if vals.size < 3 or float(np.median(vals)) - sea_db < excess:
         return False
     if depth is not None and depth.size and float(depth.mean()) > max_dist:
@@ -208,6 +307,8 @@ def _ship_like(m, vals, sea_db, excess, min_elong, min_fill, depth, max_dist):
     p = np.stack([xs - xs.mean(), ys - ys.mean()]).astype(np.float64)
     ev, evec = np.linalg.eigh(p @ p.T / p.shape[1])
     if ev[0] <= 1e-9 or np.sqrt(ev[1] / ev[0]) < min_elong:
+        return False
+    if np.sqrt(12.0 * ev[0]) < min_width:
         return False
     q = evec.T @ p
     box = (np.ptp(q[0]) + 1.0) * (np.ptp(q[1]) + 1.0)
@@ -282,17 +383,49 @@ def _land_sea(x, v, *, grid=200, window=0.045, min_contrast=6.0, ship_excess=15.
     return land, clab > 0, clab, d, t
 
 
-def _suppress_satellites(det, zone=0.5, ratio=0.2, max_gap=16):
+#: Dimmer-copy rule of ``_suppress_satellites``: a neighbour of up to this fraction of a strong target's
+#: area, at least ``_GHOST_DB`` dimmer (90th percentile) and within ``_GHOST_DEG`` of its orientation, is
+#: a sidelobe / ambiguity copy of it (a displaced, attenuated image of the same hull) rather than a ship.
+_GHOST_RATIO = 0.5
+_GHOST_DB = 3.0
+_GHOST_DEG = 20.0
+
+
+def _orientation(m):
+    """Orientation (degrees in [0, 180)) of the major axis of a cropped mask (second moments)."""
+    ys, xs = np.nonzero(m)
+    if xs.size < 3:
+        return None
+    p = np.stack([xs - xs.mean(), ys - ys.mean()]).astype(np.float64)
+    ev, evec = np.linalg.eigh(p @ p.T / p.shape[1])
+    if ev[1] <= 1.5 * ev[0]:  # roundish: no defined axis
+        return None
+    return float(np.degrees(np.arctan2(evec[1, 1], evec[0, 1])) % 180.0)
+
+
+def _suppress_satellites(det, zone=0.5, ratio=0.2, max_gap=16, db=None):
     """Drop small components next to a much larger one (sidelobes, azimuth
     ghosts and speckle fragments around strong targets): a component with
     less than ``ratio`` of the area of a larger component whose box, grown
     by ``zone`` x its longer side (at most ``max_gap`` px), contains the
-    small component's centre."""
+    small component's centre. With ``db`` (the image) a neighbour of up to
+    ``_GHOST_RATIO`` of the area is dropped too when it is a dimmer parallel
+    copy: 90th percentile ``_GHOST_DB`` below the strong one and major axes
+    within ``_GHOST_DEG``."""
     lab, n, areas = label_areas(det)
     if n < 2:
         return det
     sls = ndi.find_objects(lab)
     cen = [((sl[0].start + sl[0].stop) / 2, (sl[1].start + sl[1].stop) / 2) for sl in sls]
+    feats = {}
+
+    def feat(i):  # (p90 dB, orientation), computed lazily
+        if i not in feats:
+            sl = sls[i - 1]
+            m = lab[sl] == i
+            feats[i] = (float(np.percentile(db[sl][m], 90)), _orientation(m))
+        return feats[i]
+
     order = np.argsort(-areas[1:]) + 1
     keep = np.ones(n + 1, bool)
     keep[0] = False
@@ -303,10 +436,19 @@ def _suppress_satellites(det, zone=0.5, ratio=0.2, max_gap=16):
         g = min(zone * max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start), max_gap)
         y0, y1, x0, x1 = sl[0].start - g, sl[0].stop + g, sl[1].start - g, sl[1].stop + g
         for j in order:
-            if j != i and keep[j] and areas[j] < ratio * areas[i]:
-                cy, cx = cen[j - 1]
-                if y0 <= cy <= y1 and x0 <= cx <= x1:
-                    keep[j] = False
+            if j == i or not keep[j] or areas[j] >= areas[i]:
+                continue
+            cy, cx = cen[j - 1]
+            if not (y0 <= cy <= y1 and x0 <= cx <= x1):
+                continue
+            if areas[j] < ratio * areas[i]:
+                keep[j] = False
+            elif db is not None and areas[j] < _GHOST_RATIO * areas[i]:
+                (pi, ai), (pj, aj) = feat(i), feat(j)
+                if ai is not None and aj is not None and pj <= pi - _GHOST_DB:
+                    dang = abs(ai - aj) % 180.0
+                    if min(dang, 180.0 - dang) <= _GHOST_DEG:
+                        keep[j] = False
     return keep[lab]
 
 
@@ -357,12 +499,23 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
        or on land at most ``coast_px`` px from the non-land, touching land or
        a rejected detection, are kept when their median is
        ``ship_excess_db - 1`` dB above the sea, their major/minor axis ratio
-       is >= ``min_elongation``, they fill >= ``min_fill`` of their oriented
-       box, have >= 4 x ``min_area`` px and lie on average <= ``coast_px``/2
-       px inside the land mask (``coast_px=0`` disables this).
-       Finally components smaller than 1/5 of a neighbour whose box, grown
-       by ``satellite_zone`` x its length (<= 16 px), holds their centre are
-       dropped (sidelobes, ghosts and fragments of strong targets).
+       is >= ``min_elongation``, they are >= 7.5 px wide (1.5 multilook
+       windows: quay walls and pier edges are thinner bright lines), fill
+       >= ``min_fill`` of their oriented box, have >= 4 x ``min_area`` px
+       and lie on average <= ``coast_px``/2 px inside the land mask
+       (``coast_px=0`` disables this). Two bodies that fail alone but lie
+       in line (the line between their centroids within 20 degrees of the
+       larger one's major axis) with at most one multilook window (5 px)
+       between them are tested again as one body (a hull broken by a dim
+       section) and, if it passes, bridged into one target.
+    6. Satellites (``_suppress_satellites``): components smaller than 1/5
+       of a neighbour whose box, grown by ``satellite_zone`` x its length
+       (<= 16 px), holds their centre are dropped (sidelobes, ghosts and
+       fragments of strong targets); so are such neighbours of up to 1/2
+       of its area that are dimmer copies of it: 90th percentile >= 3 dB
+       lower and major axis within 20 degrees of its own (azimuth
+       ambiguities and sidelobes are displaced, attenuated images of the
+       same hull).
     """
     x, v = prepare(db, valid)
     out = np.zeros(x.shape, bool)
@@ -423,7 +576,7 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
                                   min_fill=min_fill, min_area=4 * min_area, cand=cand)
         det = kept
     if satellite_zone > 0 and det.any():
-        det = _suppress_satellites(det, satellite_zone)
+        det = _suppress_satellites(det, satellite_zone, db=raw)
     return det
 
 

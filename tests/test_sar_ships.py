@@ -1,0 +1,117 @@
+"""Tests of the SAR ship detector's ship-level rules on synthetic scenes: moored ships (harbour scenes),
+hulls broken by a short dark gap, dimmer parallel copies (sidelobes / ambiguities) of strong targets."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from egx_notebook.backends.analytic import detectors, detectors_sar
+from egx_notebook.backends.analytic.detectors_sar import _MOORED_MIN_WIDTH, _ship_like
+
+SHIP = (40, 185, 120, 198)  # (y0, x0, y1, x1): a 13 px wide hull moored flush against the quay at x = 200
+
+
+def harbour(seed=0, wall=True, ship=True):
+    """Speckled sea (x < 200) beside a bright, smooth quay apron; optionally a 2 px bright quay-wall
+    line (double bounce) at the water's edge and a ship moored against the quay."""
+    rng = np.random.default_rng(seed)
+    db = -20 + 10 * np.log10(rng.gamma(4.0, 0.25, (300, 300)))
+    db[:, 200:] = -6 + 10 * np.log10(rng.gamma(100.0, 0.01, (300, 100)))
+    if wall:
+        db[190:280, 198:200] = 10.0
+    if ship:
+        y0, x0, y1, x1 = SHIP
+        db[y0:y1, x0:x1] = 5.0 + 10 * np.log10(rng.gamma(4.0, 0.25, (y1 - y0, x1 - x0)))
+    return db
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_moored_ship_kept_and_quay_wall_line_rejected(seed):
+    comps = detectors.components(detectors.sar_bright_targets(harbour(seed)))
+    # the ship is found (its box grows by the 5 x 5 multilook at most), the wall line is not a ship
+    assert len(comps) == 1
+    y0, x0, y1, x1 = SHIP
+    assert np.abs(np.subtract(comps[0]["box"], (x0, y0, x1, y1))).max() <= 2
+    assert not detectors.sar_bright_targets(harbour(seed, ship=False)).any()
+
+
+def test_ship_like_width_test():
+    """An elongated, well filled, bright body passes unless it is thinner than the least moored width
+    (a multilook-blurred bright line); without the width test both pass."""
+    thin = np.ones((70, 6), bool)   # a quay line blurred by the 5 x 5 multilook
+    hull = np.ones((70, 13), bool)
+    for m, ok in ((thin, False), (hull, True)):
+        vals = np.full(int(m.sum()), 40.0)
+        assert bool(_ship_like(m, vals, 20.0, 14.0, 2.5, 0.55, None, 8.0, _MOORED_MIN_WIDTH)) is ok
+        assert _ship_like(m, vals, 20.0, 14.0, 2.5, 0.55, None, 8.0)
+
+
+def split_hull(seed=0, gap=7):
+    """The harbour scene with a 13 px wide hull moored against the quay and broken across by a dark gap
+    of ``gap`` rows (a dim mid-ship section): each half alone is too stubby to pass the moored-ship test."""
+    rng = np.random.default_rng(seed)
+    db = harbour(seed, ship=False)
+    y0, x0, y1, x1 = HULL
+    db[y0:y1, x0:x1] = 5.0 + 10 * np.log10(rng.gamma(4.0, 0.25, (y1 - y0, x1 - x0)))
+    mid = (y0 + y1) // 2 - gap // 2
+    db[mid:mid + gap, x0:x1] = -20 + 10 * np.log10(rng.gamma(4.0, 0.25, (gap, x1 - x0)))
+    return db
+
+
+HULL = (40, 185, 104, 198)  # (y0, x0, y1, x1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_moored_hull_split_by_short_gap_is_one_ship(seed, monkeypatch):
+    y0, x0, y1, x1 = HULL
+    comps = detectors.components(detectors.sar_bright_targets(split_hull(seed)))
+    assert len(comps) == 1
+    assert np.abs(np.subtract(comps[0]["box"], (x0, y0, x1, y1))).max() <= 2
+    # a long gap (two separate boats in a row) is not bridged: the halves stay too stubby to be ships
+    assert not detectors.sar_bright_targets(split_hull(seed, gap=15)).any()
+    # without the join the halves are lost
+    monkeypatch.setattr(detectors_sar, "_collinear_pairs", lambda *a, **k: [])
+    assert not detectors.sar_bright_targets(split_hull(seed)).any()
+
+
+def test_collinear_pairs_only_joins_pieces_in_line():
+    lab = np.zeros((80, 80), np.int32)
+    lab[5:25, 10:16] = 1    # elongated piece (vertical)
+    lab[29:40, 10:16] = 2   # continues it 4 px below: joined
+    lab[5:25, 20:26] = 3    # parallel neighbour 4 px to the side (a ship berthed alongside): not joined
+    lab[50:62, 50:62] = 4   # square piece
+    lab[50:62, 65:70] = 5   # beside the square: no axis to continue, not joined
+    eligible = np.ones(6, bool)
+    eligible[0] = False
+    sls = ndi.find_objects(lab)
+    pairs = {tuple(sorted(p)) for p in detectors_sar._collinear_pairs(lab, sls, eligible, 5, 20.0)}
+    assert pairs == {(1, 2)}
+    # a gap longer than allowed is not joined
+    assert not detectors_sar._collinear_pairs(lab, sls, eligible, 3, 20.0)
+
+
+def ghost_pair(dimmer_db=6.0, angle="parallel"):
+    """A strong target (40 x 10 px, 40 dB) and a thin streak (30 x 3 px, 0.225 of its area) 4 px beside it,
+    ``dimmer_db`` dimmer; ``angle="across"`` lays a 24 x 4 px streak across the target's axis instead."""
+    db = np.full((100, 100), 0.0)
+    det = np.zeros((100, 100), bool)
+    det[30:70, 40:50] = True
+    db[30:70, 40:50] = 40.0
+    streak = (slice(35, 65), slice(54, 57)) if angle == "parallel" else (slice(51, 55), slice(52, 76))
+    det[streak] = True
+    db[streak] = 40.0 - dimmer_db
+    return det, db
+
+
+def test_dimmer_parallel_copy_of_strong_target_is_suppressed():
+    det, db = ghost_pair()
+    # 0.225 of the target's area: too big for the plain area rule
+    assert detectors_sar._suppress_satellites(det, 0.5).sum() == det.sum()
+    out = detectors_sar._suppress_satellites(det, 0.5, db=db)
+    assert out.sum() == 400 and out[30:70, 40:50].all()
+    # as bright as the target (a second ship alongside), or lying across it: kept
+    det, db = ghost_pair(dimmer_db=0.0)
+    assert detectors_sar._suppress_satellites(det, 0.5, db=db).sum() == det.sum()
+    det, db = ghost_pair(angle="across")
+    assert detectors_sar._suppress_satellites(det, 0.5, db=db).sum() == det.sum()
