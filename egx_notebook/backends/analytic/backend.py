@@ -19,7 +19,8 @@ class AnalyticBackend(Backend):
       vehicles (absolute contrast against a coarse background, shape priors), hot / cool regions. Without a pixel
       size, person vs vehicle comes from a weak rule on object size within the frame (UAV frames from ~60-130 m).
     - Optical: spectral indices (NDVI, NDWI, MNDWI, NDBI) and brightness rules for water, vegetation,
-      cloud, built-up and bare soil (RGB-only fallbacks when NIR/SWIR are missing).
+      cloud, built-up and bare soil (RGB-only fallbacks when NIR/SWIR are missing); individual tree crowns in
+      sub-metre imagery (greenness, a crown-size prior from the pixel size, marker-controlled watershed).
     Queries follow the small grammar in :mod:`.query`.
     """
 
