@@ -78,6 +78,76 @@ def _keep_salient(mask, contrast, min_area, max_area, rel_peak):
     return keep[lab]
 
 
+# Small targets: ring around a candidate (px outside its component) for the local background / clutter,
+# the signal-to-clutter ratio a second, similarly bright target needs, and how many candidates are scored.
+_RING = (2, 6)
+_SCR_MIN = 8.0
+_MAX_CANDIDATES = 64
+
+
+def _noise_sigma(x):
+    """Pixel noise level: MAD sigma of horizontal pixel differences / sqrt(2) (floor 1e-3 of the range), the
+    floor of the clutter level so that flat (quantised) backgrounds do not give infinite signal-to-clutter
+    ratios."""
+    s = _mad_sigma(np.diff(x, axis=1))[0] / np.sqrt(2.0)
+    return max(s, 1e-3 * (float(np.ptp(x)) + 1e-9))
+
+
+def _signal_to_clutter(x, lab, ids, det, floor):
+    """Per label in ``ids``: (amplitude = peak of x minus the median of a ring ``_RING`` px around the
+    component, excluding other detections; signal-to-clutter ratio = amplitude / max(ring std, floor))."""
+    r0, r1 = _RING
+    objs = ndi.find_objects(lab)
+    h, w = x.shape
+    out = np.zeros((len(ids), 2))
+    for j, i in enumerate(ids):
+        sl = objs[i - 1]
+        y0, x0 = max(sl[0].start - r1 - 1, 0), max(sl[1].start - r1 - 1, 0)
+        y1, x1 = min(sl[0].stop + r1 + 1, h), min(sl[1].stop + r1 + 1, w)
+        m = lab[y0:y1, x0:x1] == i
+        ring = ndi.binary_dilation(m, iterations=r1) & ~ndi.binary_dilation(m, iterations=r0)
+        ring &= ~det[y0:y1, x0:x1]
+        win = x[y0:y1, x0:x1]
+        rv = win[ring] if ring.sum() > 4 else win[~m]
+        if rv.size == 0:
+            continue
+        amp = float(win[m].max() - np.median(rv))
+        out[j] = amp, amp / max(float(rv.std()), floor)
+    return out
+
+
+def _select_targets(det, c, t, x, v, min_area, max_area, rel_peak):
+    """Small-target selection (bool mask of the kept components of ``det``).
+
+    Each candidate (``min_area <= area <= max_area``) has a contrast ``pc = peak(c) / t`` and a local
+    signal-to-clutter ratio ``scr`` (see :func:`_signal_to_clutter`); its score is ``sqrt(pc * scr)``, so a
+    strong blob inside bright clutter (cloud, structure) loses to a fainter one on a smooth background.
+    The best-scoring candidate is the primary target; another is kept when its score is at least
+    ``rel_peak`` times the primary's, or when its contrast is at least ``rel_peak`` times the primary's and
+    its scr is at least ``_SCR_MIN`` (a second target of the same kind, e.g. a formation)."""
+    lab, n, areas = label_areas(det)
+    if n == 0:
+        return det
+    peaks = label_extrema(c, lab, n)[0]
+    ok = (areas >= min_area) & (areas <= max_area)
+    ok[0] = False
+    ids = np.flatnonzero(ok)
+    if ids.size == 0:
+        return np.zeros(det.shape, bool)
+    if rel_peak <= 0:
+        return ok[lab]
+    ids = ids[np.argsort(-peaks[ids])][:_MAX_CANDIDATES]
+    pc = peaks[ids] / t
+    amp, scr = _signal_to_clutter(x, lab, ids, det & v, _noise_sigma(x)).T
+    score = np.sqrt(np.maximum(pc, 0) * np.maximum(scr, 0))
+    p = int(np.argmax(score))
+    keep_ids = (score >= rel_peak * score[p]) | ((pc >= rel_peak * pc[p]) & (scr >= _SCR_MIN))
+    keep = np.zeros(n + 1, bool)
+    keep[ids[keep_ids & (amp > 0)]] = True
+    keep[ids[p]] = True
+    return keep[lab]
+
+
 def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int | None = None,
                         max_area_frac: float | None = None, size: int | None = None,
                         k: float | None = None, rel_peak: float | None = None,
@@ -98,13 +168,26 @@ def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int 
     Defaults: ``small=False`` (people, cars from a UAV: tens to thousands of
     px): size 41, k 6, min_area 20, max_area_frac 0.02, rel_peak 0.
     ``small=True`` (infrared small targets, a few to ~100 px, SIRST):
-    size 11, k 5, min_area 1, max_area_frac 0.005, rel_peak 0.8 (keep only
-    the dominant point targets; the contrast is additionally the minimum of
-    the top-hat and a multiscale patch contrast (3/5/7 px cells), which
-    suppresses edges and extended clutter), and each kept target's extent is
-    the pixels within ``grow`` px whose top-hat contrast is at least
-    ``grow_frac`` of its peak (0.3: a point target blurred by the optics
-    keeps its faint rim; chosen on the even-index half of the SIRST files).
+    size 11, k 5, min_area 1, max_area_frac 0.005, rel_peak 0.8:
+
+    1. the contrast is the minimum of the top-hat and a multiscale patch
+       contrast (3/5/7 px cells), which suppresses edges and extended
+       clutter; thresholded as in step 2;
+    2. each candidate gets a local signal-to-clutter ratio (amplitude over
+       the median of a ring 2-6 px around it, divided by the ring's std,
+       floored by the pixel noise) and a score ``sqrt(contrast / t * scr)``:
+       bright blobs inside cloud or structure lose to point targets on a
+       smooth background;
+    3. the best-scoring candidate is kept, and any other whose score is at
+       least ``rel_peak`` times its score, or whose contrast is at least
+       ``rel_peak`` times its contrast with scr >= 8 (SIRST frames hold 1-3
+       targets, usually alike);
+    4. each kept target's extent is the pixels within ``grow`` px whose
+       top-hat contrast is at least ``grow_frac`` of its peak (0.3: a point
+       target blurred by the optics keeps its faint rim).
+
+    ``snr=True`` (contrast / local std as the map) and ``rel_peak=0`` (all
+    candidates) keep the plain component rule of step 3 above.
     """
     x, v = prepare(temp, valid)
     out = np.zeros(x.shape, bool)
@@ -132,7 +215,10 @@ def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int 
         return out
     det = v & (c > t)
     max_area = max(max_area_frac * v.sum(), min_area)
-    det = _keep_salient(det, c, min_area, max_area, rel_peak)
+    if small and not snr:
+        det = _select_targets(det, c, t, xf, v, min_area, max_area, rel_peak)
+    else:
+        det = _keep_salient(det, c, min_area, max_area, rel_peak)
     if small and det.any():
         det = _grow_to_half_peak(det, th, v, grow, grow_frac)
     return det
