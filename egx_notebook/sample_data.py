@@ -1,7 +1,7 @@
 """Sample scenes: some made by this project (offline), some real public scenes fetched on demand.
 
 **Made by this project** (synthetic, offline, deterministic): :func:`synthetic_sar`, :func:`synthetic_thermal`,
-:func:`synthetic_optical` write small georeferenced GeoTIFFs with physically plausible values (Sentinel-1-like
+:func:`synthetic_optical`, :func:`synthetic_canopy` write small georeferenced GeoTIFFs with physically plausible values (Sentinel-1-like
 backscatter in dB with gamma speckle, land surface temperature in K, four-band surface reflectance) and known
 objects, returned with their ground truth. They are for demos, teaching and tests; they are not real imagery.
 
@@ -149,6 +149,53 @@ def synthetic_optical(path=None, size: int = 400, seed: int = 2) -> SampleScene:
                  tags={"egx_sample": "synthetic (made by egx-notebook)", "units": "reflectance"})
     return SampleScene(out, "optical", {"water": [_bbox(lake)], "vegetation": [], "built_up": [_bbox(built)],
                                         "bare_soil": [_bbox(soil)]})
+
+
+def synthetic_canopy(path=None, size: int = 400, trees: int = 30, seed: int = 3) -> SampleScene:
+    """Aerial true-colour image (8-bit red, green, blue; 0.2 m pixels) of an open woodland: rounded, textured
+    green tree crowns 3-8 m across, sunlit on top and casting shadows to the north-west, on sand and dry grass.
+    The ground truth ``objects["tree"]`` holds each crown's box. Crowns do not overlap, so each box is one tree."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    h = w = size
+    res = 0.2
+    yy, xx = np.mgrid[0:h, 0:w].astype("float32")
+
+    def smooth_noise(sigma):  # unit-variance smooth random field
+        f = ndi.gaussian_filter(rng.normal(size=(h, w)), sigma)
+        return f / (f.std() + 1e-12)
+
+    grass = np.clip(0.5 + 0.3 * smooth_noise(30), 0, 1)[None]
+    sand, dry_grass = np.array([0.50, 0.46, 0.38]), np.array([0.44, 0.43, 0.34])
+    ground = sand[:, None, None] * (1 - grass) + dry_grass[:, None, None] * grass
+    placed = []
+    for _ in range(trees * 50):
+        if len(placed) == trees:
+            break
+        radius = rng.uniform(1.5, 4.0) / res  # crown radius in px (crowns 3-8 m across)
+        cx, cy = rng.uniform(radius, w - radius), rng.uniform(radius, h - radius)
+        if all(np.hypot(cx - x, cy - y) > (radius + r) * 1.1 for x, y, r in placed):
+            placed.append((cx, cy, radius))
+    crown = np.zeros((h, w), "float32")  # 0..1 canopy opacity
+    light = np.zeros((h, w), "float32")  # illumination of the crown surface
+    shade = np.zeros((h, w), "float32")
+    boxes = []
+    for cx, cy, radius in placed:
+        d = np.hypot(xx - cx, yy - cy) / radius
+        c = np.clip(1.0 - d ** 6, 0, 1)  # flat top, rounded edge
+        crown = np.maximum(crown, c)
+        light = np.where(c > 0, 1.15 - 0.45 * d ** 2, light)
+        ds = np.hypot(xx - cx + 0.4 * radius, yy - cy + 0.4 * radius) / radius  # shadow towards the north-west
+        shade = np.maximum(shade, 0.45 * np.clip(1.0 - ds ** 6, 0, 1))
+        boxes.append(_bbox(c >= 0.5))
+    leaf = np.array([0.10, 0.21, 0.08])[:, None, None] * light * (1 + 0.15 * smooth_noise(1.2))
+    img = ground * (1 - shade) * (1 - crown) + leaf * crown
+    img = img * rng.normal(1.0, 0.03, img.shape)
+    data = np.clip(img * 255, 0, 255).astype("uint8")
+    out = _write(_out(path, "synthetic_canopy_rgb.tif"), data, res, ["red", "green", "blue"],
+                 tags={"egx_sample": "synthetic (made by egx-notebook)"})
+    return SampleScene(out, "optical", {"tree": boxes})
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -325,6 +372,7 @@ __all__ = [
     "cache_dir",
     "fetch",
     "open_sample",
+    "synthetic_canopy",
     "synthetic_optical",
     "synthetic_sar",
     "synthetic_thermal",

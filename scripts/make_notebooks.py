@@ -235,6 +235,7 @@ understands a small grammar, `[count] [qualifier] <class> [position]`, for examp
 Results carry pixel and map coordinates and export through geopandas and rasterio."""),
     ("code", """import tempfile, pathlib
 import geopandas as gpd
+import numpy as np
 import rasterio
 import matplotlib.pyplot as plt
 import egx_notebook as egx
@@ -285,6 +286,17 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 5))
 thermal.ground("hot spots").plot(ax=axes[0], scene=thermal)
 optical.ground("built-up").plot(ax=axes[1], scene=optical)
 plt.tight_layout()"""),
+    ("md", """## Single trees in sub-metre imagery
+In aerial imagery of about 1 m or finer, "trees" are objects: one detection per crown (greenness, a crown size
+expected from the pixel size, and a marker-controlled watershed that splits touching crowns). At 10-30 m pixels a
+crown is smaller than a pixel, so ask for "forest" or "vegetation" there instead."""),
+    ("code", """sample = egx.sample_data.synthetic_canopy()
+woodland = sample.open()
+trees = woodland.ground("trees")
+counts = match_boxes(trees.boxes, sample.objects["tree"], iou=0.5)
+print(f"{len(trees)} crowns found; precision {counts.precision:.2f}, recall {counts.recall:.2f}")
+print("median crown diameter:", round(float(np.median([d.attributes["crown_diameter_m"] for d in trees])), 1), "m")
+trees.plot(scene=woodland);"""),
 ]
 
 ZOOM = [

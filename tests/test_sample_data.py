@@ -95,6 +95,18 @@ def test_synthetic_scenes_are_made_offline_with_ground_truth(tmp_path):
         assert "synthetic" in ds.tags()["egx_sample"]  # marked as made by the project
 
 
+def test_synthetic_canopy_crowns_are_found_one_per_tree(tmp_path):
+    from egx_notebook.eval.metrics import match_boxes
+
+    sample = sample_data.synthetic_canopy(tmp_path, size=240, trees=12)
+    scene = sample.open()
+    assert scene.modality == "optical" and scene.pixel_size_m() == pytest.approx((0.2, 0.2))
+    assert len(sample.objects["tree"]) == 12
+    found = scene.ground("trees")
+    counts = match_boxes(found.boxes, sample.objects["tree"], 0.5)
+    assert counts.recall >= 0.9 and counts.precision >= 0.9, counts  # measured 12 / 12, no false alarm
+
+
 def test_import_is_cheap_and_offline():
     code = ("import sys, egx_notebook.sample_data as s; "
             "bad = [m for m in ('pooch', 'requests', 'rasterio', 'xarray') if m in sys.modules]; "

@@ -125,8 +125,10 @@ def optical_cloud(bands, valid=None) -> np.ndarray:
     Fmask-like tests on reflectance: bright (mean of blue, green, red > 0.3),
     white (mean absolute deviation of the visible bands / their mean < 0.7);
     when swir1 exists also swir1 > 0.1 and NDSI (green, swir1) < 0.8 (snow
-    is dark in SWIR); when nir exists, NDVI < 0.3, with RGB alone excess
-    green (2g - r - b) / (r + g + b) <= 0.05. With a 'cirrus' band,
+    is dark in SWIR); when nir exists, NDVI < 0.3. With RGB alone (no
+    spectral test tells sand or concrete from cloud) it is stricter: mean >
+    0.5, whiteness < 0.35 and excess green (2g - r - b) / (r + g + b) <=
+    0.05 (sunlit canopy is bright but green). With a 'cirrus' band,
     pixels with cirrus reflectance > 0.02 are added. Needs blue, green,
     red; otherwise only the cirrus test (or empty).
     """
@@ -142,9 +144,10 @@ def optical_cloud(bands, valid=None) -> np.ndarray:
             cloud &= (b["swir1"] > 0.1) & ~(_nd(b["green"], b["swir1"]) >= 0.8)
         if "nir" in b:
             cloud &= ~(_nd(b["nir"], b["red"]) >= 0.3)
-        elif "swir1" not in b:  # RGB only: no NDVI test, but clouds are not green (sunlit canopy is)
+        elif "swir1" not in b:  # RGB only: no NIR/SWIR test, so stricter: brighter, flatter and never green
             with np.errstate(divide="ignore", invalid="ignore"):
-                cloud &= ~((2 * b["green"] - b["red"] - b["blue"]) / (3 * mean) > 0.05)
+                green = (2 * b["green"] - b["red"] - b["blue"]) / (3 * mean)
+            cloud &= (mean > 0.5) & (white < 0.35) & ~(green > 0.05)
     if "cirrus" in b:
         cloud |= b["cirrus"] > 0.02
     return v & cloud
