@@ -86,10 +86,105 @@ def _object_pass(c, x, v, thr, close, sig, taken, *, min_area, max_area, max_asp
     return out
 
 
+_SQUARE = np.ones((3, 3), bool)
+
+
+def _separating_edge(lab, keep):
+    """Pixels of labelling ``lab`` whose 8-neighbourhood holds another label, not in ``keep``: removing them
+    leaves each label its own 8-connected component."""
+    big = int(lab.max()) + 1
+    mx = ndi.maximum_filter(lab, size=3)
+    mn = ndi.minimum_filter(np.where(lab > 0, lab, big), size=3)
+    return (lab > 0) & ((mx != lab) | ((mn != lab) & (mn != big))) & ~keep
+
+
+def _drop_extended(out, c, d, v, thr, max_ratio):
+    """Drop objects that are the tip of an extended structure: an object is dropped when a region of
+    connected ``c > thr`` pixels of one polarity (all warm or all cold, by the sign of ``d``) that it touches,
+    less the pixels of all objects in it, covers more than ``max_ratio`` times the object's area (a warm
+    roof edge, a sunlit road verge, the bright or dark side of a tree-shade edge). Regions are connected
+    within one polarity, so busy ground of mixed warm and cold patches does not form one large region."""
+    lab, n, area = label_areas(out)
+    if n == 0:
+        return out
+    bad = np.zeros(n + 1, bool)
+    for side in (d > 0, d < 0):
+        reg, nr = ndi.label((v & (c > thr) & side) | out, structure=_SQUARE)
+        extra = np.bincount(reg[~out], minlength=nr + 1)
+        extra[0] = 0
+        region = np.zeros(n + 1, int)
+        region[lab[out]] = reg[out]
+        bad |= extra[region] > max_ratio * area
+    bad[0] = False
+    return out & ~bad[lab]
+
+
+def _grow_halo(out, d, allowed, radius):
+    """Grow each object by up to ``radius`` px into ``allowed`` pixels of its own polarity (the sign of ``d``
+    over most of the object): its blurred rim, part of the object's box. A pixel joins an object only when
+    no other object is in its 8-neighbourhood, so objects never touch (objects grow one after the other,
+    within their box padded by ``radius`` + 1 px)."""
+    lab, n = ndi.label(out, structure=_SQUARE)
+    if n == 0 or radius <= 0:
+        return out
+    radius = int(radius)
+    H, W = out.shape
+    sd = np.sign(d)
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        y0, x0 = max(0, sl[0].start - radius - 1), max(0, sl[1].start - radius - 1)
+        y1, x1 = min(H, sl[0].stop + radius + 1), min(W, sl[1].stop + radius + 1)
+        crop = lab[y0:y1, x0:x1]  # a view: growth is written into ``lab``
+        own = crop == i
+        sign = np.sign(sd[y0:y1, x0:x1][own].sum())
+        ok = allowed[y0:y1, x0:x1] & (sd[y0:y1, x0:x1] == sign)
+        for _ in range(radius):
+            others = ndi.binary_dilation((crop > 0) & ~own, structure=_SQUARE)
+            new = ok & (crop == 0) & ~others & ndi.binary_dilation(own, structure=_SQUARE)
+            if not new.any():
+                break
+            crop[new] = i
+            own |= new
+    return lab > 0
+
+
+def _split_touching(out, c, sig, h, sigma, min_area, min_peak, max_pieces):
+    """Split objects that hold several contrast peaks (people walking side by side): markers are the
+    maxima of ``c`` smoothed by ``sigma`` px with a dynamic >= ``h * sig``, pieces are their watershed basins
+    within the object. The split is kept only when 2..``max_pieces`` pieces each pass the area and peak
+    priors; otherwise the object stays whole."""
+    from skimage.morphology import h_maxima
+    from skimage.segmentation import watershed
+
+    lab, _, area = label_areas(out)
+    res = out.copy()
+    H, W = out.shape
+    pad = int(3 * sigma) + 1
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        if sl is None or area[i] < 2 * min_area:
+            continue
+        y0, x0 = max(0, sl[0].start - pad), max(0, sl[1].start - pad)
+        y1, x1 = min(H, sl[0].stop + pad), min(W, sl[1].stop + pad)
+        m = lab[y0:y1, x0:x1] == i
+        cc = c[y0:y1, x0:x1]
+        s = ndi.gaussian_filter(cc, sigma)
+        marks, nm = ndi.label(h_maxima(np.where(m, s, 0.0), h * sig).astype(bool) & m, structure=_SQUARE)
+        if not 2 <= nm <= max_pieces:
+            continue
+        basins = watershed(-s, marks, mask=m)
+        cut = m & ~_separating_edge(basins, np.zeros_like(m))
+        pieces = np.bincount(basins[cut], minlength=nm + 1)[1:]
+        peaks = label_extrema(cc, np.where(cut, basins, 0), nm)[0][1:]
+        if (pieces >= min_area).all() and (peaks >= min_peak * sig).all():
+            res[y0:y1, x0:x1] &= ~(m & ~cut)
+    return res
+
+
 def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
                     passes: tuple = ((5.0, 0, 3.0), (4.0, 0)), min_peak: float = 10.0,
-                    min_range: float = 6.0, min_area: int = 20, max_area_frac: float = 0.04,
-                    max_aspect: float = 3.5, min_fill: float = 0.3) -> np.ndarray:
+                    min_range: float = 7.0, min_area: int = 20, max_area_frac: float = 0.04,
+                    max_aspect: float = 3.5, min_fill: float = 0.3, support_k: float = 2.0,
+                    max_support: float = 20.0, split_h: float = 2.5, split_sigma: float = 2.5,
+                    max_pieces: int = 10, halo: int = 2, halo_k: float = 2.0) -> np.ndarray:
     """Compact objects warmer OR colder than their surroundings (bool mask):
     people, cars and bicycles in UAV / close-range thermal frames.
 
@@ -99,9 +194,9 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
 
     1. For each window of ``background`` (px, largest first): background =
        median of ``looks`` x ``looks`` block means over the window
-       (``_coarse_median_background``); absolute contrast ``c = |temp -
-       background|``; noise level ``sig`` = 1.4826 * MAD of ``c`` over the
-       valid pixels (floored at 0.2 % of the 1-99 % range of the scene).
+       (``_coarse_median_background``); signed contrast ``d = temp -
+       background``, ``c = |d|``; noise level ``sig`` = 1.4826 * MAD of ``c``
+       over the valid pixels (floored at 0.2 % of the 1-99 % range of the scene).
     2. For each ``(k, close[, k_low])`` of ``passes``: pixels with ``c >
        median(c) + k * sig`` (grown over connected pixels above ``k_low``
        when given: hysteresis, so a car's faint body joins its contrasted
@@ -113,8 +208,22 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
        contrast >= ``min_peak * sig`` and an internal range (max - min of
        temp) >= ``min_range * sig`` (objects have structure, while flat
        patches of ground that differ from the background have not).
-    4. Later passes (and windows) only add components that do not touch
+       Later passes (and windows) only add components that do not touch
        those already kept, so one object is not split or merged twice.
+    4. Extended structures (on the last, finest window): an object is dropped
+       when a region of connected pixels of one polarity (all warmer or all
+       colder than the background) with ``c > median + support_k * sig``
+       that it touches, less all objects, is more than ``max_support`` times
+       its area - it is the tip of a warm roof edge, a sunlit verge or one
+       side of a shade edge, not a body of its own.
+    5. Each object grows by up to ``halo`` px into its blurred rim (pixels
+       of its own polarity with ``c > median + halo_k * sig``) without
+       touching another object, so its box
+       covers the whole body rather than its hottest / coldest core.
+    6. Touching objects (people side by side) are split at the watershed
+       between contrast peaks (``c`` smoothed by ``split_sigma`` px, peak
+       dynamic >= ``split_h * sig``) when every piece passes the area and
+       peak priors.
 
     Defaults suit 640 x 512 UAV frames at 60-130 m (people 8-35 px, cars
     20-120 px). The method does not need the pixel size; with a known pixel
@@ -129,7 +238,8 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
     max_area = max(max_area_frac * v.sum(), min_area)
     sizes = (background,) if np.isscalar(background) else tuple(background)
     for size in sizes:
-        c = np.abs(xf - _coarse_median_background(xf, int(size), looks))
+        d = xf - _coarse_median_background(xf, int(size), looks)
+        c = np.abs(d)
         sig, med = _mad_sigma(c[v])
         sig = max(sig, 0.002 * (hi - lo))
         if not np.isfinite(sig) or sig <= 0:
@@ -139,4 +249,11 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
             out |= _object_pass(c, xf, v, med + k * sig, int(close), sig, out, min_area=min_area,
                                 max_area=max_area, max_aspect=max_aspect, min_fill=min_fill, min_peak=min_peak,
                                 min_range=min_range, low=low)
+    out &= v
+    if max_support is not None and max_support > 0:
+        out = _drop_extended(out, c, d, v, med + support_k * sig, max_support)
+    if halo > 0:
+        out = _grow_halo(out, d, v & (c > med + halo_k * sig), halo)
+    if split_h > 0:
+        out = _split_touching(out, c, sig, split_h, split_sigma, min_area, min_peak, max_pieces)
     return out & v

@@ -1,0 +1,93 @@
+"""Synthetic tests of the mechanisms of ``thermal_objects`` (people / vehicles in UAV thermal frames):
+extended-structure rejection, halo growth, splitting of touching objects."""
+from __future__ import annotations
+
+import numpy as np
+
+from egx_notebook.backends.analytic import detectors
+from egx_notebook.backends.analytic import detectors_thermal_objects as T
+
+
+def _boxes(mask):
+    return sorted(c["box"] for c in detectors.components(mask))
+
+
+def test_drop_extended_removes_the_tip_of_a_long_structure():
+    out = np.zeros((60, 260), bool)
+    out[10:15, 10:15] = True  # object A: tip of a long warm band
+    out[40:45, 100:105] = True  # object B: on its own
+    c = np.where(out, 10.0, 0.0)
+    c[11:14, 15:250] = 3.0  # band above the support threshold, 3 x 235 = 705 px > 20 x 25
+    d = c.copy()  # all warm
+    kept = T._drop_extended(out, c, d, np.ones_like(out), thr=2.0, max_ratio=20)
+    assert _boxes(kept) == [(100, 40, 105, 45)]
+    # a shorter band (3 x 100 = 300 px < 500) is no reason to drop A
+    c2 = np.where(out, 10.0, 0.0)
+    c2[11:14, 15:115] = 3.0
+    assert len(_boxes(T._drop_extended(out, c2, c2.copy(), np.ones_like(out), thr=2.0, max_ratio=20))) == 2
+
+
+def test_drop_extended_connects_regions_within_one_polarity():
+    """Busy ground of alternating warm and cold patches is not one extended structure."""
+    out = np.zeros((60, 260), bool)
+    out[10:15, 10:15] = True
+    c = np.where(out, 10.0, 0.0)
+    c[11:14, 15:250] = 3.0
+    d = c.copy()
+    for x0 in range(15, 250, 40):  # 20 px warm, 20 px cold, ...: each one-polarity patch is 60 px
+        d[11:14, x0 + 20:x0 + 40] *= -1
+    assert _boxes(T._drop_extended(out, c, d, np.ones_like(out), thr=2.0, max_ratio=20)) == [(10, 10, 15, 15)]
+    d[11:14, 15:250] = -3.0  # one long cold band touching the object: it is dropped
+    assert _boxes(T._drop_extended(out, c, d, np.ones_like(out), thr=2.0, max_ratio=20)) == []
+
+
+def test_grow_halo_covers_the_rim_of_the_objects_polarity_and_keeps_objects_apart():
+    out = np.zeros((40, 60), bool)
+    out[10:16, 10:14] = True  # warm core
+    out[10:16, 17:21] = True  # a second warm object 3 px away
+    out[30:34, 40:44] = True  # a cold object
+    d = np.zeros(out.shape)
+    d[8:18, 8:23] = 5.0  # warm rim around the two warm cores
+    d[28:36, 38:46] = -5.0  # cold rim around the cold object
+    d[27, 38:46] = 5.0  # a warm row beside the cold object: not its rim
+    grown = T._grow_halo(out, d, np.abs(d) > 2.0, 2)
+    assert (grown & out).sum() == out.sum()  # the cores stay
+    assert len(detectors.components(grown)) == 3  # the two close warm objects are not merged
+    boxes = _boxes(grown)
+    assert boxes[0][:2] == (8, 8) and boxes[0][3] == 18  # the left object grew by 2 px
+    assert boxes[2] == (38, 28, 46, 36)  # the cold object grew into its cold rim, not into the warm row
+    assert T._grow_halo(out, d, np.abs(d) > 2.0, 0).sum() == out.sum()
+
+
+def _two_people(gap):
+    yy, xx = np.mgrid[:80, :80].astype(float)
+    c = np.zeros((80, 80))
+    for cx in (40 - gap / 2, 40 + gap / 2):
+        c += 40 * np.exp(-((xx - cx) ** 2) / (2 * 2.5 ** 2) - ((yy - 40) ** 2) / (2 * 4.0 ** 2))
+    return c
+
+
+def test_split_touching_separates_two_people_but_not_one():
+    c = _two_people(9)
+    mask = c > 3.0
+    assert len(detectors.components(mask)) == 1  # the two blobs touch
+    split = T._split_touching(mask, c, 1.0, h=2.5, sigma=2.5, min_area=20, min_peak=10, max_pieces=10)
+    boxes = _boxes(split)
+    assert len(boxes) == 2, boxes
+    assert boxes[0][2] <= 41 and boxes[1][0] >= 39  # cut between the two centres (35.5 and 44.5)
+    one = c > 3.0
+    one[:, 40:] = False
+    one_c = np.where(one, c, 0.0)
+    assert len(detectors.components(T._split_touching(one, one_c, 1.0, 2.5, 2.5, 20, 10, 10))) == 1
+    # pieces that are too weak to be objects on their own: no split
+    assert len(detectors.components(T._split_touching(mask, c, 1.0, 2.5, 2.5, 20, 50, 10))) == 1
+
+
+def test_thermal_objects_splits_people_side_by_side():
+    rng = np.random.default_rng(3)
+    t = 120 + rng.normal(0, 1.0, (160, 200))
+    t[40:120, 60:140] += _two_people(9)
+    boxes = _boxes(detectors.thermal_objects(t))
+    assert len(boxes) == 2, boxes
+    merged = _boxes(detectors.thermal_objects(t, split_h=0))
+    assert len(merged) == 1, merged
