@@ -91,3 +91,17 @@ def test_thermal_objects_splits_people_side_by_side():
     assert len(boxes) == 2, boxes
     merged = _boxes(detectors.thermal_objects(t, split_h=0))
     assert len(merged) == 1, merged
+
+
+def test_two_tone_objects_score_high_where_the_mean_contrast_cancels():
+    from egx_notebook.backends.analytic.measure import contrast_score, ring_contrast, two_tone_score
+
+    rng = np.random.default_rng(0)
+    frame = rng.normal(100.0, 1.0, (80, 80))
+    frame[30:40, 30:40] += 12.0  # a car by day: hot body ...
+    frame[30:40, 40:50] -= 12.0  # ... and cold glass, equal and opposite
+    car = {"box": (30, 30, 50, 40), "mask": np.ones((10, 20), bool)}
+    flat = {"box": (5, 5, 25, 15), "mask": np.ones((10, 20), bool)}  # plain ground
+    mean_in, mean_out = ring_contrast(frame, car)
+    assert contrast_score(mean_in - mean_out, 1.0) < 0.2  # the signed mean contrast cancels out
+    assert two_tone_score(frame, car, 1.0) > 0.6 > 0.3 > two_tone_score(frame, flat, 1.0)

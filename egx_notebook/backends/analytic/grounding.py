@@ -9,7 +9,7 @@ import numpy as np
 from ...results import Detection, Grounding
 from . import detectors
 from .evidence import Evidence, band_mean
-from .measure import contrast_score, elongation, major_axis_px, ring_contrast, robust_spread
+from .measure import contrast_score, elongation, major_axis_px, ring_contrast, robust_spread, two_tone_score
 from .query import Query
 from .vocabulary import BY_KEY
 
@@ -91,7 +91,12 @@ def _detection(ev: Evidence, comp: dict, band: np.ndarray, q: Query, px_area: fl
         attrs["crown_diameter_px"] = 2.0 * math.sqrt(comp["area"] / math.pi)
         if px_area is not None:
             attrs["crown_diameter_m"] = 2.0 * math.sqrt(attrs["area_m2"] / math.pi)
-    score = comp["score"] if "score" in comp else contrast_score(contrast, spread)
+    if "score" in comp:
+        score = comp["score"]
+    elif key in ("person", "vehicle") and ev.modality == "infrared" and not ev.satellite_thermal:
+        score = two_tone_score(band, comp, spread)  # warm-or-cold objects (thermal_objects)
+    else:
+        score = contrast_score(contrast, spread)
     x0, y0, x1, y1 = comp["box"]
     return Detection((float(x0), float(y0), float(x1), float(y1)), label, score, comp["mask"], (x0, y0), attrs)
 

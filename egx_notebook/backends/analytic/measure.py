@@ -8,8 +8,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 
-def ring_contrast(band: np.ndarray, comp: dict, width: int | None = None) -> tuple[float, float]:
-    """(mean inside the component, mean in a ring around it) of ``band``, within a padded crop."""
+def inside_and_ring(band: np.ndarray, comp: dict, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Finite values of ``band`` inside the component and in a ring around it (``width`` px, by default half the
+    component's size, 3-25 px), read within a padded crop."""
     x0, y0, x1, y1 = comp["box"]
     size = max(x1 - x0, y1 - y0)
     pad = width or max(3, min(25, size // 2 + 2))
@@ -19,10 +20,30 @@ def ring_contrast(band: np.ndarray, comp: dict, width: int | None = None) -> tup
     inside[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = comp["mask"]
     ring = ndi.binary_dilation(inside, iterations=pad) & ~inside
     crop = band[cy0:cy1, cx0:cx1]
-    a, b = crop[inside & np.isfinite(crop)], crop[ring & np.isfinite(crop)]
+    return crop[inside & np.isfinite(crop)], crop[ring & np.isfinite(crop)]
+
+
+def ring_contrast(band: np.ndarray, comp: dict, width: int | None = None) -> tuple[float, float]:
+    """(mean inside the component, mean in a ring around it) of ``band`` (see :func:`inside_and_ring`)."""
+    a, b = inside_and_ring(band, comp, width)
     mean_in = float(a.mean()) if a.size else float("nan")
     mean_out = float(b.mean()) if b.size else float("nan")
     return mean_in, mean_out
+
+
+def two_tone_score(band: np.ndarray, comp: dict, spread: float) -> float:
+    """0..1 confidence for objects that may be warmer AND colder than their surroundings at once (a car by day:
+    hot body, cold glass), where the signed mean contrast cancels out.
+
+    z = 90th percentile of |inside - ring median| over the ring's own noise (1.4826 x its MAD, plus a tenth of
+    the image's spread so that a flat ring does not give infinite scores); score = 1 - exp(-z / 9)."""
+    a, b = inside_and_ring(band, comp)
+    if a.size == 0 or b.size == 0:
+        return 0.0
+    med = float(np.median(b))
+    noise = 1.4826 * float(np.median(np.abs(b - med))) + 0.1 * spread
+    z = float(np.percentile(np.abs(a - med), 90)) / max(noise, 1e-12)
+    return float(1.0 - math.exp(-z / 9.0))
 
 
 def robust_spread(band: np.ndarray) -> float:
