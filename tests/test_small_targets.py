@@ -51,3 +51,48 @@ def test_flat_background_does_not_break_selection():
     m = detectors.thermal_hot_targets(img, small=True)
     comps = detectors.components(m)
     assert len(comps) == 1 and m[90, 40]
+
+
+def test_two_pixel_target_is_not_diluted_by_three_pixel_cells():
+    """A 2 x 2 px target (a point source sampled by the optics) and a wider blob 1.5 x as bright: both are
+    targets. The 2 px patch-contrast cell keeps the small one's full contrast; 3 px cells average it with five
+    background pixels, so it fell below the keep ratio (fails if ``cells`` loses the 2 px cell)."""
+    shape = (120, 160)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        img = 100 + rng.normal(0, 2.0, shape)
+        img[60:62, 40:42] += 20
+        img += _psf(shape, 60, 120, 30, 2.0)
+        m = detectors.thermal_hot_targets(img, small=True)
+        assert m[59:63, 39:43].any(), f"seed {seed}: the 2 x 2 px target is dropped"
+        assert m[55:66, 115:126].any(), f"seed {seed}: the wider target is dropped"
+
+
+def test_one_grey_level_blip_on_flat_sky_is_not_a_target():
+    """An 8-bit, compressed-looking frame: flat sky with a +2 grey-level blip, and a real target of 15 grey
+    levels in a noisy patch. On flat sky the ring spread is 0, so without a floor of one grey level the blip's
+    signal-to-clutter ratio is huge (fails with ``grey_floor=False``)."""
+    shape = (120, 160)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    noisy = (abs(yy - 80) < 20) & (abs(xx - 50) < 25)
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        img = np.full(shape, 62.0)
+        img[:, :20] = 61.0
+        img[30, 120] += 2
+        img = np.round(img + np.where(noisy, rng.normal(0, 3, shape), 0) + _psf(shape, 80, 50, 15))
+        m = detectors.thermal_hot_targets(img, small=True)
+        assert m[78:83, 48:53].any(), f"seed {seed}: the target is missed"
+        assert not m[29:32, 119:122].any(), f"seed {seed}: the 2-grey-level blip is kept"
+
+
+def test_at_most_three_targets_are_kept():
+    """Six alike point targets (a crowd, e.g. near-threshold noise peaks or a texture): the ``max_targets``
+    best (3) are kept, not all of them; ``max_targets=None`` keeps all six."""
+    rng = np.random.default_rng(2)
+    shape = (120, 200)
+    img = 100 + rng.normal(0, 1.0, shape)
+    for j in range(6):
+        img += _psf(shape, 60, 20 + 30 * j, 40 + j)
+    assert len(detectors.components(detectors.thermal_hot_targets(img, small=True))) == 3
+    assert len(detectors.components(detectors.thermal_hot_targets(img, small=True, max_targets=None))) == 6

@@ -31,21 +31,25 @@ def _white_tophat(x, size, mode="nearest"):
     return x - ndi.grey_opening(x, size=(size, size), mode=mode)
 
 
-def _patch_contrast(x, cells=(3, 5, 7)):
+def _patch_contrast(x, cells=(2, 3, 5, 7)):
     """Multiscale patch contrast (MPCM-like): for each cell size, the mean of
     the centre cell minus the brightest of its 8 neighbouring cells; max over
     scales. High only for compact blobs brighter than every direction around
-    them (edges and extended clutter have a bright neighbour)."""
-    best = np.full(x.shape, -np.inf)
+    them (edges and extended clutter have a bright neighbour). The 2 px cell
+    keeps 2 x 2 px targets (a point source blurred by the optics), which a
+    3 px cell dilutes with five background pixels (an even cell is centred
+    half a pixel up-left; the top-hat and the extent step re-centre it)."""
+    x = np.asarray(x, dtype=np.float32)  # half the memory traffic; contrasts need no more precision
+    best = np.full(x.shape, -np.inf, dtype=np.float32)
     h, w = x.shape
-    for cell in cells:
-        m = np.pad(ndi.uniform_filter(x, cell, mode="nearest"), cell, mode="edge")
-        nb = np.full(x.shape, -np.inf)
-        for dy in (-cell, 0, cell):
-            for dx in (-cell, 0, cell):
-                if dy or dx:
-                    np.maximum(nb, m[cell + dy:cell + dy + h, cell + dx:cell + dx + w], out=nb)
-        best = np.maximum(best, m[cell:cell + h, cell:cell + w] - nb)
+    for c in cells:
+        m = np.pad(ndi.uniform_filter(x, c, mode="nearest"), c, mode="edge")
+        # brightest neighbour cell: the rows above and below (max of 3 cells each), then left and right
+        rows = np.maximum(np.maximum(m[:, :w], m[:, c:c + w]), m[:, 2 * c:2 * c + w])
+        nb = np.maximum(rows[:h], rows[2 * c:2 * c + h])
+        np.maximum(nb, m[c:c + h, :w], out=nb)
+        np.maximum(nb, m[c:c + h, 2 * c:2 * c + w], out=nb)
+        np.maximum(best, m[c:c + h, c:c + w] - nb, out=best)
     return best
 
 
@@ -93,6 +97,17 @@ def _noise_sigma(x):
     return max(s, 1e-3 * (float(np.ptp(x)) + 1e-9))
 
 
+def _grey_step(x):
+    """Digitisation step of the data: the smallest positive gap between sorted values (1 for 8- or 16-bit
+    frames, ~0 for continuous data such as Kelvin); values are subsampled regularly to <= 50k."""
+    vals = np.ravel(x)
+    if vals.size > 50_000:
+        vals = vals[:: -(-vals.size // 50_000)]
+    gaps = np.diff(np.sort(vals[np.isfinite(vals)]))
+    gaps = gaps[gaps > 0]
+    return float(gaps.min()) if gaps.size else 0.0
+
+
 def _signal_to_clutter(x, lab, ids, det, floor):
     """Per label in ``ids``: (amplitude = peak of x minus the median of a ring ``_RING`` px around the
     component, excluding other detections; signal-to-clutter ratio = amplitude / max(ring std, floor))."""
@@ -116,7 +131,7 @@ def _signal_to_clutter(x, lab, ids, det, floor):
     return out
 
 
-def _select_targets(det, c, t, x, v, min_area, max_area, rel_peak):
+def _select_targets(det, c, t, x, v, min_area, max_area, rel_peak, grey_floor=True, max_targets=None):
     """Small-target selection (bool mask of the kept components of ``det``).
 
     Each candidate (``min_area <= area <= max_area``) has a contrast ``pc = peak(c) / t`` and a local
@@ -124,7 +139,10 @@ def _select_targets(det, c, t, x, v, min_area, max_area, rel_peak):
     strong blob inside bright clutter (cloud, structure) loses to a fainter one on a smooth background.
     The best-scoring candidate is the primary target; another is kept when its score is at least
     ``rel_peak`` times the primary's, or when its contrast is at least ``rel_peak`` times the primary's and
-    its scr is at least ``_SCR_MIN`` (a second target of the same kind, e.g. a formation)."""
+    its scr is at least ``_SCR_MIN`` (a second target of the same kind, e.g. a formation); at most
+    ``max_targets`` (best scores first; None = no limit) are kept. The clutter level (ring std) is floored
+    by the pixel noise and, with ``grey_floor``, by one grey level of the data: on a flat, quantised
+    background the ring std is 0, and a blip of 1-2 grey levels (compression residue) is not a target."""
     lab, n, areas = label_areas(det)
     if n == 0:
         return det
@@ -138,10 +156,13 @@ def _select_targets(det, c, t, x, v, min_area, max_area, rel_peak):
         return ok[lab]
     ids = ids[np.argsort(-peaks[ids])][:_MAX_CANDIDATES]
     pc = peaks[ids] / t
-    amp, scr = _signal_to_clutter(x, lab, ids, det & v, _noise_sigma(x)).T
+    floor = max(_noise_sigma(x), _grey_step(x[v])) if grey_floor else _noise_sigma(x)
+    amp, scr = _signal_to_clutter(x, lab, ids, det & v, floor).T
     score = np.sqrt(np.maximum(pc, 0) * np.maximum(scr, 0))
     p = int(np.argmax(score))
     keep_ids = (score >= rel_peak * score[p]) | ((pc >= rel_peak * pc[p]) & (scr >= _SCR_MIN))
+    if max_targets:
+        keep_ids[np.argsort(-score)[max_targets:]] = False
     keep = np.zeros(n + 1, bool)
     keep[ids[keep_ids & (amp > 0)]] = True
     keep[ids[p]] = True
@@ -152,7 +173,8 @@ def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int 
                         max_area_frac: float | None = None, size: int | None = None,
                         k: float | None = None, rel_peak: float | None = None,
                         snr: bool = False, pcm: bool = True, grow: int = 2, grow_frac: float = 0.3,
-                        mode: str = "nearest") -> np.ndarray:
+                        mode: str = "nearest", cells: tuple[int, ...] = (2, 3, 5, 7),
+                        grey_floor: bool = True, max_targets: int | None = 3) -> np.ndarray:
     """Hot objects (bool mask): local thermal contrast + robust threshold.
 
     1. Invalid pixels are filled with the scene median; contrast
@@ -171,23 +193,28 @@ def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int 
     size 11, k 5, min_area 1, max_area_frac 0.005, rel_peak 0.8:
 
     1. the contrast is the minimum of the top-hat and a multiscale patch
-       contrast (3/5/7 px cells), which suppresses edges and extended
-       clutter; thresholded as in step 2;
+       contrast (``cells`` 2/3/5/7 px; the 2 px cell keeps 2 x 2 px
+       targets), which suppresses edges and extended clutter; thresholded as
+       in step 2;
     2. each candidate gets a local signal-to-clutter ratio (amplitude over
        the median of a ring 2-6 px around it, divided by the ring's std,
-       floored by the pixel noise) and a score ``sqrt(contrast / t * scr)``:
-       bright blobs inside cloud or structure lose to point targets on a
-       smooth background;
+       floored by the pixel noise and by one grey level of the data, so
+       1-2 grey-level blips on flat compressed sky do not score) and a score
+       ``sqrt(contrast / t * scr)``: bright blobs inside cloud or structure
+       lose to point targets on a smooth background;
     3. the best-scoring candidate is kept, and any other whose score is at
        least ``rel_peak`` times its score, or whose contrast is at least
-       ``rel_peak`` times its contrast with scr >= 8 (SIRST frames hold 1-3
-       targets, usually alike);
+       ``rel_peak`` times its contrast with scr >= 8, up to ``max_targets``
+       (3) by score (SIRST frames hold 1-3 targets, usually alike; a crowd
+       of near-threshold noise peaks must not all be kept);
     4. each kept target's extent is the pixels within ``grow`` px whose
        top-hat contrast is at least ``grow_frac`` of its peak (0.3: a point
        target blurred by the optics keeps its faint rim).
 
     ``snr=True`` (contrast / local std as the map) and ``rel_peak=0`` (all
     candidates) keep the plain component rule of step 3 above.
+    ``cells=(3, 5, 7), grey_floor=False, max_targets=None`` is the previous
+    version, kept for comparisons (``scripts/sirst_injection.py``).
     """
     x, v = prepare(temp, valid)
     out = np.zeros(x.shape, bool)
@@ -204,7 +231,7 @@ def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int 
     xf = filled(x, v)
     c = th = np.where(v, _white_tophat(xf, size, mode), 0.0)
     if small and pcm:
-        c = np.where(v, np.minimum(_patch_contrast(xf), c), 0.0)
+        c = np.where(v, np.minimum(_patch_contrast(xf, cells), c), 0.0)
     if small and snr:  # local signal-to-clutter ratio: contrast / local std
         c = np.where(v, c / (_local_std(xf, 3 * size) + 1e-6 * (np.ptp(xf) + 1.0)), 0.0)
     cv = c[v]
@@ -216,7 +243,7 @@ def thermal_hot_targets(temp, valid=None, *, small: bool = False, min_area: int 
     det = v & (c > t)
     max_area = max(max_area_frac * v.sum(), min_area)
     if small and not snr:
-        det = _select_targets(det, c, t, xf, v, min_area, max_area, rel_peak)
+        det = _select_targets(det, c, t, xf, v, min_area, max_area, rel_peak, grey_floor, max_targets)
     else:
         det = _keep_salient(det, c, min_area, max_area, rel_peak)
     if small and det.any():
