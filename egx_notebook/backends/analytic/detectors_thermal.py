@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from .detectors_common import filled, label_areas, label_extrema, prepare, robust_threshold
 
-__all__ = ["thermal_hot_targets", "thermal_hot_regions"]
+__all__ = ["thermal_hot_regions", "thermal_hot_targets"]
 
 
 def _mad_sigma(vals):
@@ -272,7 +272,7 @@ def thermal_hot_regions(temp, valid=None, *, smooth: float = 2.0, min_area_frac:
         return out
     t = max(robust_threshold(vals, "otsu"), float(np.percentile(vals, 75)))
     hot = v & (sm > t)
-    lab, n, areas = label_areas(hot)
+    lab, _, areas = label_areas(hot)
     keep = areas >= max(1, min_area_frac * v.sum())
     keep[0] = False
     return keep[lab]
