@@ -144,15 +144,26 @@ def components(mask, *, min_area: int = 1, connectivity: int = 2) -> list[dict]:
     if m.ndim != 2 or not m.any():
         return []
     structure = ndi.generate_binary_structure(2, 1 if connectivity == 1 else 2)
-    lab, n = ndi.label(m, structure=structure)
+    out = label_components(ndi.label(m, structure=structure)[0], min_area=min_area)
+    out.sort(key=lambda c: (-c["area"], c["label"]))
+    return out
+
+
+def label_components(lab, *, min_area: int = 1) -> list[dict]:
+    """The objects of a label image (0 = none, 1..n) as component dicts like :func:`components`', in label
+    order; labels with fewer than ``min_area`` pixels (or none) are left out."""
+    lab = np.asarray(lab)
+    n = int(lab.max()) if lab.size else 0
+    if n <= 0:
+        return []
     flat = lab.ravel()
     areas = np.bincount(flat, minlength=n + 1)
-    rows, cols = np.indices(m.shape)
+    rows, cols = np.indices(lab.shape)
     sy = np.bincount(flat, weights=rows.ravel(), minlength=n + 1)
     sx = np.bincount(flat, weights=cols.ravel(), minlength=n + 1)
     out = []
     for i, sl in enumerate(ndi.find_objects(lab), start=1):
-        if sl is None or areas[i] < min_area:
+        if sl is None or areas[i] == 0 or areas[i] < min_area:
             continue
         out.append({
             "label": i,
@@ -161,7 +172,6 @@ def components(mask, *, min_area: int = 1, connectivity: int = 2) -> list[dict]:
             "mask": lab[sl] == i,
             "centroid": (float(sx[i] / areas[i]), float(sy[i] / areas[i])),
         })
-    out.sort(key=lambda c: (-c["area"], c["label"]))
     return out
 
 

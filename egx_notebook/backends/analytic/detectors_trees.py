@@ -14,9 +14,10 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
-from .detectors_common import robust_threshold
+from .detectors_common import label_components, robust_threshold
 
-__all__ = ["CROWN_M", "MIN_RESOLVED_PX", "crown_components", "crown_diameter_px", "crown_scale", "greenness", "tree_crowns"]
+__all__ = ["CROWN_M", "MIN_RESOLVED_PX", "crown_components", "crown_diameter_px", "crown_scale", "greenness",
+           "tree_crowns"]
 
 #: Plausible crown diameters (m) of single trees seen from above (young trees to large broadleaves).
 CROWN_M = (2.0, 15.0)
@@ -225,20 +226,4 @@ def crown_components(labels: np.ndarray) -> list[dict]:
     """The crowns of a label image as components, in label order: dicts like those of
     :func:`.detectors_common.components` (``label``, ``box`` = (x0, y0, x1, y1) half-open, ``area`` in pixels,
     ``mask`` cropped to the box, ``centroid`` = (x, y))."""
-    lab = np.asarray(labels)
-    n = int(lab.max()) if lab.size else 0
-    if n <= 0:
-        return []
-    flat = lab.ravel()
-    areas = np.bincount(flat, minlength=n + 1)
-    rows, cols = np.indices(lab.shape)
-    sy = np.bincount(flat, weights=rows.ravel(), minlength=n + 1)
-    sx = np.bincount(flat, weights=cols.ravel(), minlength=n + 1)
-    out = []
-    for i, sl in enumerate(ndi.find_objects(lab), start=1):
-        if sl is None or areas[i] == 0:
-            continue
-        out.append({"label": i, "box": (int(sl[1].start), int(sl[0].start), int(sl[1].stop), int(sl[0].stop)),
-                    "area": int(areas[i]), "mask": lab[sl] == i,
-                    "centroid": (float(sx[i] / areas[i]), float(sy[i] / areas[i]))})
-    return out
+    return label_components(labels)
