@@ -8,6 +8,7 @@ from scipy import ndimage as ndi
 
 from egx_notebook.backends.analytic import detectors, detectors_sar
 from egx_notebook.backends.analytic.detectors_sar import _MOORED_MIN_WIDTH, _ship_like
+from egx_notebook.eval.metrics import box_iou
 
 SHIP = (40, 185, 120, 198)  # (y0, x0, y1, x1): a 13 px wide hull moored flush against the quay at x = 200
 
@@ -115,3 +116,92 @@ def test_dimmer_parallel_copy_of_strong_target_is_suppressed():
     assert detectors_sar._suppress_satellites(det, 0.5, db=db).sum() == det.sum()
     det, db = ghost_pair(angle="across")
     assert detectors_sar._suppress_satellites(det, 0.5, db=db).sum() == det.sum()
+
+
+# ----------------------------------------------------------------- large ships that the coarse land mask swallows
+def hull_mask(size=400, cx=260, cy=200, half_len=110, half_beam=22, angle=0.5):
+    """A box-like superellipse hull (220 x 44 px, tilted ``angle`` rad): a large ship at ~1 m pixels."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    u = (xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)
+    w = -(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)
+    return np.abs(u / half_len) ** 4 + np.abs(w / half_beam) ** 2 <= 1
+
+
+def big_dim_ship(seed=0, size=400):
+    """Speckled sea with a coast on the left and a large hull in open water only 11 dB above the sea (its
+    2 px rim 6 dB brighter): dimmer than a bright ship candidate, so the coarse land mask makes it an
+    island."""
+    rng = np.random.default_rng(seed)
+    db = -20 + 10 * np.log10(rng.gamma(4.0, 0.25, (size, size)))
+    db[:, :80] = -8 + 10 * np.log10(rng.gamma(4.0, 0.25, (size, 80)))
+    m = hull_mask(size)
+    level = np.where(m & ~ndi.binary_erosion(m, iterations=2), -3.0, -9.0)
+    db = np.where(m, level + 10 * np.log10(rng.gamma(4.0, 0.25, m.shape)), db)
+    ys, xs = np.nonzero(m)
+    return db, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_large_dim_ship_island_is_one_ship(seed, monkeypatch):
+    db, box = big_dim_ship(seed)
+    comps = detectors.components(detectors.sar_bright_targets(db))
+    assert len(comps) == 1
+    assert box_iou(np.array([comps[0]["box"]], float), np.array([box], float))[0, 0] >= 0.85
+    # without the ship-shaped island rule the hull is land: nothing, or only a strip of it, is found
+    monkeypatch.setattr(detectors_sar, "_ship_island", lambda *a, **k: False)
+    comps = detectors.components(detectors.sar_bright_targets(db))
+    assert all(box_iou(np.array([c["box"]], float), np.array([box], float))[0, 0] < 0.5 for c in comps)
+
+
+def test_ship_island_shape_rule():
+    hull = hull_mask(120, 60, 60, 50, 10, 0.3)
+    assert detectors_sar._ship_island(hull, (False,) * 4)
+    # a round island, an irregular (L-shaped) one, and a coast strip running along the chip edge are land
+    yy, xx = np.mgrid[0:80, 0:80]
+    assert not detectors_sar._ship_island(np.hypot(yy - 40, xx - 40) < 35, (False,) * 4)
+    ell = np.zeros((100, 100), bool)
+    ell[:, :20] = True
+    ell[80:, :] = True
+    assert not detectors_sar._ship_island(ell, (False,) * 4)
+    strip = np.ones((100, 15), bool)
+    assert detectors_sar._ship_island(strip, (False,) * 4)
+    assert not detectors_sar._ship_island(strip, (False, False, False, True))  # its long side on the edge
+    assert detectors_sar._ship_island(strip, (True, False, False, False))      # its beam on the edge
+
+
+def test_textured_island_body_goes_back_to_land(monkeypatch):
+    """A ship-shaped island whose body is a mix of strong scatterers and dark gaps (urban or port land
+    clutter) fails the full-resolution test; a speckled hull of the same shape passes."""
+    rng = np.random.default_rng(0)
+    m = hull_mask(200, 100, 100, 80, 16, 0.0)
+    ilab = m.astype(np.int32)
+    v = np.ones(m.shape, bool)
+    hull = -5 + 10 * np.log10(rng.gamma(4.0, 0.25, m.shape))
+    blocks = ndi.zoom(rng.random((26, 26)), 8, order=0)[:200, :200]
+    urban = np.where(blocks < 0.35, -20.0, np.where(blocks < 0.9, -10.0, 10.0)) + hull + 5
+    assert detectors_sar._failed_islands(m, ilab, hull, v, 2.5, 0.55).size == 0
+    assert list(detectors_sar._failed_islands(m, ilab, urban, v, 2.5, 0.55)) == [1]
+    monkeypatch.setattr(detectors_sar, "_ISLAND_MAX_CV", np.inf)
+    assert detectors_sar._failed_islands(m, ilab, urban, v, 2.5, 0.55).size == 0
+
+
+def inshore(seed=0, gap=10):
+    """Speckled sea beside bright, speckled land (x >= 200) and a 13 x 80 px ship ``gap`` px off the coast
+    (at anchor close inshore, water between it and the land)."""
+    rng = np.random.default_rng(seed)
+    db = -20 + 10 * np.log10(rng.gamma(4.0, 0.25, (300, 300)))
+    db[:, 200:] = -3.0 + 10 * np.log10(rng.gamma(1.0, 1.0, (300, 100)))
+    x1 = 200 - gap
+    db[60:140, x1 - 13:x1] = -3.0 + 10 * np.log10(rng.gamma(4.0, 0.25, (80, 13)))
+    return db, (x1 - 13, 60, x1, 140)
+
+
+@pytest.mark.parametrize("gap", [8, 16])
+def test_ship_close_inshore_is_kept(gap, monkeypatch):
+    db, box = inshore(0, gap)
+    comps = detectors.components(detectors.sar_bright_targets(db))
+    assert len(comps) == 1
+    assert np.abs(np.subtract(comps[0]["box"], box)).max() <= 2
+    # without the rule the land context test rejects it and it does not touch the land for the moored pass
+    monkeypatch.setattr(detectors_sar, "_coastal_ships", lambda rej, *a, **k: np.zeros(rej.shape, bool))
+    assert not detectors.sar_bright_targets(db).any()

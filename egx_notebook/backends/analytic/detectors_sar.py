@@ -219,6 +219,25 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
     return out
 
 
+def _coastal_ships(rej, land, raw, sea_db, max_land_frac, excess, min_elong, min_fill, min_area):
+    """CFAR components rejected by the land context test (``rej``) that lie
+    on the sea (at most ``max_land_frac`` of their own pixels on land) and
+    pass the moored-ship test (``_ship_like``, >= ``_MOORED_MIN_WIDTH`` wide)
+    on their own: a ship close inshore has land in its surroundings, but
+    land clutter at the coast is not a wide, elongated, filled, bright body."""
+    lab, n, areas = label_areas(rej)
+    if n == 0:
+        return np.zeros(rej.shape, bool)
+    on_land = np.bincount(lab[land], minlength=n + 1)
+    ok = np.zeros(n + 1, bool)
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        if sl is None or areas[i] < min_area or on_land[i] > max_land_frac * areas[i]:
+            continue
+        m = lab[sl] == i
+        ok[i] = _ship_like(m, raw[sl][m], sea_db, excess, min_elong, min_fill, None, 0.0, _MOORED_MIN_WIDTH)
+    return ok[lab]
+
+
 #: Greatest angle (degrees) between a body's major axis and the line to a piece that continues it.
 _JOIN_DEG = 20.0
 
@@ -330,8 +349,44 @@ def _sea_level(x, bg):
     return float(np.median(vals))
 
 
+#: Ship-shaped islands of the coarse land mask (``_ship_island``): least major/minor axis ratio and fill of
+#: the oriented box on the block grid, and the largest share of the outline on the image edge.
+_ISLAND_ELONG = 2.5
+_ISLAND_FILL = 0.65
+_ISLAND_EDGE = 0.2
+#: Greatest coefficient of variation of the 5 x 5 multilooked power inside the full-resolution body of a
+#: ship-shaped island (``_failed_islands``). Measured on the HRSID chips: ship interiors 0.3-0.77 (median
+#: ~0.5; pure 25-look speckle gives 0.2), 60 px windows of urban / port land 0.79-1.6 (median 1.1): land
+#: clutter mixes strong corner reflectors with dark streets and shadows, a hull is one metal body.
+_ISLAND_MAX_CV = 0.8
+
+
+def _shape(m):
+    """(major/minor axis ratio, fill of the oriented bounding box) of a cropped mask (second moments)."""
+    ys, xs = np.nonzero(m)
+    p = np.stack([xs - xs.mean(), ys - ys.mean()]).astype(np.float64)
+    ev, evec = np.linalg.eigh(p @ p.T / max(p.shape[1], 1))
+    q = evec.T @ p
+    box = (np.ptp(q[0]) + 1.0) * (np.ptp(q[1]) + 1.0)
+    return float(np.sqrt(ev[1] / max(ev[0], 1e-9))), xs.size / box
+
+
+def _ship_island(m, edges):
+    """True when a coarse non-sea component (cropped mask ``m``; ``edges`` = (top, bottom, left, right):
+    whether its box touches that side of the image) is shaped like a ship: elongated (axis ratio >=
+    ``_ISLAND_ELONG``), compact and filled (>= ``_ISLAND_FILL`` of its oriented box) and surrounded by sea
+    (at most ``_ISLAND_EDGE`` of its outline on the image edge: a ship cut by the chip edge touches it
+    with its beam, land runs along it). Natural islands and coast strips are irregular or run off the chip."""
+    outline = int((m & ~ndi.binary_erosion(m, border_value=0)).sum())
+    on_edge = sum(int(e.sum()) for e, t in zip((m[0], m[-1], m[:, 0], m[:, -1]), edges) if t)
+    if on_edge > _ISLAND_EDGE * max(outline, 1):
+        return False
+    elong, fill = _shape(m)
+    return elong >= _ISLAND_ELONG and fill >= _ISLAND_FILL
+
+
 def _land_sea(x, v, *, grid=200, window=0.045, min_contrast=6.0, ship_excess=15.0,
-              max_ship_frac=0.2):
+              max_ship_frac=0.2, islands=True):
     """Coarse land / sea segmentation for ship detection.
 
     The scene is reduced to about ``grid`` x ``grid`` blocks (block mean of
@@ -343,11 +398,16 @@ def _land_sea(x, v, *, grid=200, window=0.045, min_contrast=6.0, ship_excess=15.
     The non-sea components are land, except those whose median block level is
     ``ship_excess`` dB or more above the sea (ships are much brighter than
     natural or urban land on average) and that cover at most
-    ``max_ship_frac`` of the scene: those are large ship candidates.
+    ``max_ship_frac`` of the scene: those are large ship candidates. With
+    ``islands`` so are dimmer components of at least half a window squared
+    that are shaped like a ship (``_ship_island``): a large ship less than
+    ``ship_excess`` above the sea survives the median filter as a small,
+    elongated, filled island.
 
-    Returns ``(land, candidates, labels, d, t)``: bool grids and the label grid
-    of the candidates on the block grid, the block size ``d`` and the
-    sea/non-sea level ``t`` in dB (None when all sea)."""
+    Returns ``(land, candidates, labels, d, t, shaped)``: bool grids and the
+    label grid of the candidates on the block grid, the block size ``d``, the
+    sea/non-sea level ``t`` in dB (None when all sea) and the bool grid of
+    the candidates taken for their shape alone."""
     H, W = x.shape
     d = max(1, int(round(min(H, W) / grid)))
     n = _block_sum(v.astype(np.float64), d)
@@ -356,31 +416,41 @@ def _land_sea(x, v, *, grid=200, window=0.045, min_contrast=6.0, ship_excess=15.
     shape = n.shape
     none = np.zeros(shape, bool)
     if cv.sum() < 16:
-        return none, none, np.zeros(shape, np.int32), d, None
+        return none, none, np.zeros(shape, np.int32), d, None, none
     with np.errstate(divide="ignore", invalid="ignore"):
         lc = np.where(cv, 10.0 * np.log10(np.maximum(p / np.maximum(n, 1), 1e-30)), np.nan)
     ws = max(3, int(window * min(shape)) | 1)
     m = ndi.median_filter(np.where(cv, lc, float(np.median(lc[cv]))), size=ws)
     vals = m[cv]
     if float(vals.max() - vals.min()) <= 1e-9:
-        return none, none, np.zeros(shape, np.int32), d, None
+        return none, none, np.zeros(shape, np.int32), d, None, none
     t = robust_threshold(vals, "otsu")
     lo, hi = vals[vals <= t], vals[vals > t]
     if lo.size == 0 or hi.size == 0 or float(np.median(hi) - np.median(lo)) < min_contrast:
-        return none, none, np.zeros(shape, np.int32), d, None
+        return none, none, np.zeros(shape, np.int32), d, None, none
     sea = cv & (m <= t)
     sea = remove_small(sea, 2 * ws * ws)
     if not sea.any():  # no sizeable dark area: all land
-        return cv.copy(), none, np.zeros(shape, np.int32), d, t
+        return cv.copy(), none, np.zeros(shape, np.int32), d, t, none
     sea_med = float(np.median(lc[sea]))
     lab, nl, areas = label_areas(cv & ~sea)
     cand = np.zeros(nl + 1, bool)
     if nl:
         med = ndi.median(lc, lab, index=np.arange(1, nl + 1))
-        cand[1:] = (np.asarray(med) - sea_med >= ship_excess) & (areas[1:] <= max_ship_frac * cv.sum())
+        small = areas[1:] <= max_ship_frac * cv.sum()
+        cand[1:] = (np.asarray(med) - sea_med >= ship_excess) & small
+    shaped = np.zeros(nl + 1, bool)
+    if nl and islands:
+        gh, gw = shape
+        for i, sl in enumerate(ndi.find_objects(lab), start=1):
+            if cand[i] or not small[i - 1] or areas[i] < ws * ws // 2:
+                continue
+            edges = (sl[0].start == 0, sl[0].stop == gh, sl[1].start == 0, sl[1].stop == gw)
+            shaped[i] = _ship_island(lab[sl] == i, edges)
+        cand |= shaped
     land = (lab > 0) & ~cand[lab]
     clab = np.where(cand[lab], lab, 0).astype(np.int32)
-    return land, clab > 0, clab, d, t
+    return land, clab > 0, clab, d, t, shaped[lab]
 
 
 #: Dimmer-copy rule of ``_suppress_satellites``: a neighbour of up to this fraction of a strong target's
@@ -468,9 +538,12 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
     1. Land / sea segmentation (``land_mask``, see ``_land_sea``): block
        means (~200 x 200 grid) median filtered over ~4.5 % of the image side,
        Otsu split when the classes are >= 6 dB apart. Non-sea components are
-       land, unless their median level is ``ship_excess_db`` above the sea
-       and they cover at most ``max_ship_frac`` of the scene (large ships,
-       which survive the median filter). CFAR detects nothing on land.
+       land, unless they cover at most ``max_ship_frac`` of the scene and
+       either their median level is ``ship_excess_db`` above the sea or they
+       are shaped like a ship (``_ship_island``: axis ratio >= 2.5, >= 0.65
+       of their oriented box filled, <= 0.2 of their outline on the image
+       edge): large ships, which survive the median filter. CFAR detects
+       nothing on land.
     2. Log-domain cell-averaging CFAR: mean and std of (3x3 averaged) dB over
        sea pixels in the ring between a (2*guard+1)^2 guard window and a
        (2*background+1)^2 window (computed on a block grid, ~guard/4 px
@@ -487,7 +560,14 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
        at least ``merge_frac`` of the scene becomes one target: its
        detections are joined with its pixels above the sea/land level (so
        that a big ship and its azimuth smearing give one box; ships berthed
-       side by side in one candidate become one box too).
+       side by side in one candidate become one box too). Ship-shaped
+       candidates of any size are joined too, over their ends (grown by 5
+       blocks into the non-land: the median filter rounds them off), and
+       their body is then tested at full resolution (``_failed_islands``):
+       axis ratio >= ``min_elongation``, fill >= ``min_fill`` of its oriented
+       box and a coefficient of variation of the 5x5 multilooked power
+       inside it <= 0.8 (a hull is one body; urban or port land mixes
+       strong scatterers with dark streets). A body that fails is land again.
     5. Clutter rejection, per 8-connected component: ``area >= min_area``
        (24 px: about a 25 m x 8 m boat at 3 m pixels; smaller blobs are
        mostly sidelobes and speckle spikes),
@@ -507,7 +587,11 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
        in line (the line between their centroids within 20 degrees of the
        larger one's major axis) with at most one multilook window (5 px)
        between them are tested again as one body (a hull broken by a dim
-       section) and, if it passes, bridged into one target.
+       section) and, if it passes, bridged into one target. A CFAR
+       component rejected for its land context that lies on the sea (at
+       most ``max_land_frac`` of its pixels on land) and passes the same
+       moored-ship test on its own is kept (``_coastal_ships``: a ship at
+       anchor close inshore, water between it and the land).
     6. Satellites (``_suppress_satellites``): components smaller than 1/5
        of a neighbour whose box, grown by ``satellite_zone`` x its length
        (<= 16 px), holds their centre are dropped (sidelobes, ghosts and
@@ -523,8 +607,8 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
         return out
     k = float(ndtri(1.0 - pfa))
     if land_mask:
-        land_c, cand_c, clab_c, dl, t_sea = _land_sea(x, v, ship_excess=ship_excess_db,
-                                                      max_ship_frac=max_ship_frac)
+        land_c, cand_c, clab_c, dl, t_sea, shaped_c = _land_sea(x, v, ship_excess=ship_excess_db,
+                                                                max_ship_frac=max_ship_frac)
     else:
         t_sea = None
     if t_sea is not None:
@@ -561,9 +645,20 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
         return out
     det = _local_morphology(det, close) & v
     if cand is not None and cand.any():
-        clab_c = _big_only(clab_c, merge_frac * clab_c.size)
-        if clab_c.any():
-            det = _merge_candidates(det, cand, _upsample(clab_c, dl, x.shape), raw, t_sea, v)
+        # ship-shaped islands are always made one body, over the ends that the median filter ate
+        big = np.where(shaped_c, clab_c, _big_only(clab_c, merge_frac * clab_c.size))
+        if big.any():
+            grown = _upsample(_grow_islands(big, shaped_c, land_c), dl, x.shape)
+            merged = _merge_candidates(det, _upsample(big, dl, x.shape), raw, t_sea, v, grown)
+            if shaped_c.any():
+                # an island whose body is not ship-like goes back to land, its surroundings as they were
+                isl = _upsample(np.where(shaped_c, clab_c, 0), dl, x.shape) * v
+                bad = _failed_islands(merged, isl, raw, v, min_elongation, min_fill)
+                if bad.size:
+                    failed = np.isin(isl, bad)
+                    merged = np.where(np.isin(grown, bad), det, merged) & ~failed
+                    land |= failed
+            det = merged
     if land is not None:
         det &= ~land
     det = _reject_clutter(det, int(v.sum()), x.shape, max_area_frac, max_extent_frac, min_area)
@@ -574,6 +669,8 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
                                   coast_px=coast_px, pixel_db=ship_pixel_db,
                                   excess=ship_excess_db - 1.0, min_elong=min_elongation,
                                   min_fill=min_fill, min_area=4 * min_area, cand=cand)
+            kept |= _coastal_ships(det & ~kept, land, raw, _sea_level(raw, bg), max_land_frac,
+                                   ship_excess_db - 1.0, min_elongation, min_fill, 4 * min_area)
         det = kept
     if satellite_zone > 0 and det.any():
         det = _suppress_satellites(det, satellite_zone, db=raw)
@@ -587,28 +684,82 @@ def _big_only(clab, min_cells):
     return np.where(big[clab], clab, 0)
 
 
-def _merge_candidates(det, cand, clab, x, t_sea, v):
-    """Make each large ship candidate one component: inside it keep the
-    detections plus the bright pixels, close, fill, and keep the largest
-    piece (with everything connected to it)."""
-    inside = det & cand
-    rest = det & ~cand
-    for i, sl in enumerate(ndi.find_objects(clab), start=1):
+def _grow_islands(clab, shaped, land):
+    """Candidate labels (block grid) with the ship-shaped ones grown by one
+    median half-window (5 blocks) into the non-land (their ends, which the
+    median filter rounds off)."""
+    isl = np.where(shaped, clab, 0)
+    g = ndi.grey_dilation(isl, size=(11, 11))
+    return np.where((clab == 0) & ~land & (g > 0), g, clab)
+
+
+def _merge_candidates(det, clab, x, t_sea, v, grown=None):
+    """Make each ship candidate of ``clab`` (labels) one component: inside
+    it keep the detections plus the bright pixels, close, fill, and keep the
+    largest piece (with everything connected to it). ``grown`` (labels, a
+    superset of ``clab``) lets the piece extend outside the candidate, where
+    other detections are left as they are."""
+    grown = clab if grown is None else grown
+    out = det.copy()
+    for i, sl in enumerate(ndi.find_objects(grown), start=1):
         if sl is None:
             continue
         c = clab[sl] == i
-        m = (inside[sl] | (_smooth_db(x[sl], v[sl], 5) > t_sea)) & c
+        if not c.any():
+            continue
+        cg = grown[sl] == i
+        m = (det[sl] | (_smooth_db(x[sl], v[sl], 5) > t_sea)) & cg
         if not m.any():
             continue
         r = max(1, int(0.01 * max(m.shape)) + 1)
-        m = ndi.binary_closing(m, structure=np.ones((2 * r + 1, 2 * r + 1)), border_value=0) & c
+        m = ndi.binary_closing(m, structure=np.ones((2 * r + 1, 2 * r + 1)), border_value=0) & cg
         m = ndi.binary_fill_holes(m)
         lab, n, areas = label_areas(m)
         if n == 0:
             continue
         m = lab == (int(np.argmax(areas[1:])) + 1)
-        inside[sl] = np.where(c, m, inside[sl])
-    return (inside | rest) & v
+        out[sl] = np.where(c, m, out[sl] | m)
+    return out & v
+
+
+def _failed_islands(det, ilab, raw, v, min_elong, min_fill):
+    """Labels of the ship-shaped islands (label image ``ilab``) whose body at full
+    resolution (the largest detection component over the island) is not
+    ship-like: major/minor axis ratio < ``min_elong``, fill of its oriented
+    box < ``min_fill``, or a textured interior (coefficient of variation of
+    the 5 x 5 multilooked power, 3 px inside the outline, above
+    ``_ISLAND_MAX_CV``). They go back to land. Returns an int array."""
+    failed = []
+    lab, _, _ = label_areas(det)
+    body_sls = ndi.find_objects(lab)
+    for i, sl in enumerate(ndi.find_objects(ilab), start=1):
+        if sl is None:
+            continue
+        c = ilab[sl] == i
+        ids = np.bincount(lab[sl][c & det[sl]])
+        ok = False
+        if ids.size > 1 and ids[1:].max() > 0:
+            j = int(np.argmax(ids[1:])) + 1
+            bsl = body_sls[j - 1]  # the body may run outside the island's box
+            body = lab[bsl] == j
+            elong, fill = _shape(body)
+            ok = (elong >= min_elong and fill >= min_fill
+                  and _texture_cv(raw[bsl], v[bsl], body) <= _ISLAND_MAX_CV)
+        if not ok:
+            failed.append(i)
+    return np.asarray(failed, int)
+
+
+def _texture_cv(x, v, body):
+    """Coefficient of variation of the 5 x 5 mean of linear power over the
+    interior of ``body`` (eroded by 3 px; the whole body when that is empty)."""
+    inner = ndi.binary_erosion(body, iterations=3)
+    if inner.sum() < 10:
+        inner = body
+    p = np.where(v, np.power(np.float32(10.0), (np.clip(x, -300, 300) / 10.0).astype(np.float32)), np.float32(0.0))
+    n = ndi.uniform_filter(v.astype(np.float32), 5, mode="constant")
+    ml = (ndi.uniform_filter(p, 5, mode="constant") / np.maximum(n, 1e-6))[inner]
+    return float(ml.std() / max(float(ml.mean()), 1e-30))
 
 
 def _smooth_db(x, v, size):
