@@ -321,10 +321,11 @@ def test_real_hit_uav_floor():
     if not files:
         pytest.skip("no HIT-UAV images")
     r, p, *_ = md.eval_hit(files)
-    # thermal_objects (warm or cold objects): measured on these 13: R 0.70, P 0.14; on all 49: R 0.77,
-    # P 0.15 (before the extended-structure filter, halo growth and split of touching objects: 13: R 0.70,
+    # thermal_objects (warm or cold objects): measured on these 13: R 0.73, P 0.16; on all 49: R 0.78,
+    # P 0.16 (before warm/cold car-part pairing and min_peak 10 -> 8: 13: R 0.70, P 0.14; 49: R 0.77, P 0.15;
+    # before the extended-structure filter, halo growth and split of touching objects: 13: R 0.70,
     # P 0.15; 49: R 0.71, P 0.14; the hot-only detector before that: R ~0.51, P ~0.09)
-    assert r >= 0.67 and p >= 0.13
+    assert r >= 0.70 and p >= 0.14
 
 
 def test_real_hit_uav_referring_floor():
@@ -333,9 +334,10 @@ def test_real_hit_uav_referring_floor():
     if not files:
         pytest.skip("no HIT-UAV images")
     right, total, _, fp, nbg = md.eval_refer_hit(files)
-    # person vs vehicle without a pixel size (size relative to the frame); measured 85/100 right and
-    # 11/100 random background boxes named an object; all 49 images: 0.87 and 0.12 (373/427, 50/427)
-    assert right >= 0.80 * total and fp <= 0.2 * nbg
+    # person vs vehicle without a pixel size (size relative to the frame); measured 86/100 right and
+    # 11/100 random background boxes named an object; all 49 images: 0.88 and 0.12 (375/427, 50/427)
+    # (before car-part pairing: 85/100, 11/100; 373/427, 50/427)
+    assert right >= 0.82 * total and fp <= 0.2 * nbg
 
 
 def test_real_sirst_floor():

@@ -1,5 +1,5 @@
 """Synthetic tests of the mechanisms of ``thermal_objects`` (people / vehicles in UAV thermal frames):
-extended-structure rejection, halo growth, splitting of touching objects."""
+extended-structure rejection, halo growth, splitting of touching objects, pairing of warm and cold car parts."""
 from __future__ import annotations
 
 import numpy as np
@@ -105,3 +105,57 @@ def test_two_tone_objects_score_high_where_the_mean_contrast_cancels():
     mean_in, mean_out = ring_contrast(frame, car)
     assert contrast_score(mean_in - mean_out, 1.0) < 0.2  # the signed mean contrast cancels out
     assert two_tone_score(frame, car, 1.0) > 0.6 > 0.3 > two_tone_score(frame, flat, 1.0)
+
+
+def _pair(out, d, gap=1):
+    return T._pair_two_tone(out, d, gap, max_aspect=2.8, min_area=20, max_area=5000, min_fill=0.35, part_fill=0.4)
+
+
+def test_pair_two_tone_joins_a_hot_bonnet_and_cold_glass():
+    out = np.zeros((60, 80), bool)
+    d = np.zeros(out.shape)
+    out[20:34, 20:32] = True  # hot bonnet, 14 x 12
+    d[20:34, 20:32] = 8.0
+    out[20:34, 33:42] = True  # cold glass 1 px to the right, 14 x 9
+    d[20:34, 33:42] = -8.0
+    assert len(detectors.components(out)) == 2
+    joined = _pair(out, d)
+    assert _boxes(joined) == [(20, 20, 42, 34)]  # one car
+    assert (joined & out).sum() == out.sum() and (joined & ~out).sum() == 14  # bridged by the 1 px column
+    assert len(detectors.components(_pair(out, d, gap=0))) == 2  # a gap wider than allowed: not joined
+    same = np.abs(d)  # two warm objects side by side (people) are never paired
+    assert len(detectors.components(_pair(out, same))) == 2
+
+
+def test_pair_two_tone_needs_compact_parts_and_a_car_like_union():
+    out = np.zeros((80, 120), bool)
+    d = np.zeros(out.shape)
+    out[30:50, 20:30] = True  # a warm person, 20 x 10
+    d[30:50, 20:30] = 9.0
+    # an L-shaped cold shade patch beside it (1 px gap): fills 0.34 < 0.4 of its own box, while the union
+    # would pass the union tests (fill 0.52, aspect 1.75)
+    shade = np.zeros(out.shape, bool)
+    shade[30:50, 31:35] = shade[46:50, 31:55] = True
+    out |= shade
+    d[shade] = -6.0
+    assert len(detectors.components(_pair(out, d))) == 2
+    loose = T._pair_two_tone(out, d, 1, max_aspect=2.8, min_area=20, max_area=5000, min_fill=0.35, part_fill=0.0)
+    assert len(detectors.components(loose)) == 1  # without the part-shape test they would join
+    # a long cold strip beside the person: union aspect 20 x 90, not a car
+    strip = np.zeros((80, 120), bool)
+    strip[30:50, 20:30] = strip[30:50, 31:110] = True
+    d2 = np.where(strip, -6.0, 0.0)
+    d2[30:50, 20:30] = 9.0
+    assert len(detectors.components(_pair(strip, d2))) == 2
+
+
+def test_thermal_objects_finds_a_two_tone_car_as_one_object():
+    rng = np.random.default_rng(5)
+    t = 300 + rng.normal(0, 0.3, (200, 240))
+    t[80:104, 100:118] += 12.0  # hot bonnet
+    t[80:104, 119:132] -= 12.0  # cold windscreen and roof, behind a 1 px seam at ground temperature
+    boxes = _boxes(detectors.thermal_objects(t))
+    assert len(boxes) == 1, boxes
+    x0, y0, x1, y1 = boxes[0]
+    assert x0 <= 101 and x1 >= 131 and y0 <= 81 and y1 >= 103
+    assert len(detectors.components(detectors.thermal_objects(t, pair_gap=None))) == 2

@@ -179,12 +179,92 @@ def _split_touching(out, c, sig, h, sigma, min_area, min_peak, max_pieces):
     return res
 
 
+def _pair_two_tone(out, d, gap, max_aspect, min_area, max_area, min_fill, part_fill):
+    """Join warm and cold objects with at most ``gap`` px of background between them into one object when
+    their union looks like one compact body (a car by day or after parking: hot bonnet, cold glass). Each part
+    has >= ``min_area`` px and fills >= ``part_fill`` of its own box (a ragged shade patch next to a person is
+    no car part); the union's box has an aspect ratio <= ``max_aspect``, the parts fill >= ``min_fill`` of it
+    and cover <= ``max_area`` px. Parts join pairwise, most compact union first, and a group keeps growing
+    only while it passes the same tests. The gap is bridged by the pixels within ``gap`` px of two of the
+    group's parts and not next to any other object."""
+    lab, n, area = label_areas(out)
+    if n < 2:
+        return out
+    pol = np.sign(ndi.sum_labels(np.sign(d), lab, np.arange(n + 1)))
+    slices = ndi.find_objects(lab)
+    box = np.array([[0, 0, 0, 0]] + [[s[0].start, s[1].start, s[0].stop, s[1].stop] for s in slices])
+    H, W = out.shape
+    st = np.ones((2 * gap + 3, 2 * gap + 3), bool)  # reaches parts with ``gap`` px between
+    compact = area >= part_fill * np.maximum((box[:, 2] - box[:, 0]) * (box[:, 3] - box[:, 1]), 1)
+    pairs = []
+    for i, sl in enumerate(slices, start=1):
+        if pol[i] <= 0 or area[i] < min_area or not compact[i]:  # from each warm part, look for cold neighbours
+            continue
+        y0, x0 = max(0, sl[0].start - gap - 1), max(0, sl[1].start - gap - 1)
+        y1, x1 = min(H, sl[0].stop + gap + 1), min(W, sl[1].stop + gap + 1)
+        near = ndi.binary_dilation(lab[y0:y1, x0:x1] == i, structure=st)
+        for j in np.unique(lab[y0:y1, x0:x1][near]):
+            if j > 0 and pol[j] < 0 and area[j] >= min_area and compact[j]:
+                pairs.append((i, int(j)))
+    if not pairs:
+        return out
+    group = np.arange(n + 1)
+    gbox, garea = box.copy(), area.astype(float).copy()
+
+    def root(k):
+        while group[k] != k:
+            k = group[k]
+        return k
+
+    def union_ok(a, b):
+        y0, x0 = min(gbox[a, 0], gbox[b, 0]), min(gbox[a, 1], gbox[b, 1])
+        y1, x1 = max(gbox[a, 2], gbox[b, 2]), max(gbox[a, 3], gbox[b, 3])
+        h, w = y1 - y0, x1 - x0
+        fill = (garea[a] + garea[b]) / (h * w)
+        ok = max(h, w) <= max_aspect * min(h, w) and fill >= min_fill and garea[a] + garea[b] <= max_area
+        return ok, fill, (y0, x0, y1, x1)
+
+    order = sorted(pairs, key=lambda p: -union_ok(p[0], p[1])[1])
+    res = out.copy()
+    for i, j in order:
+        a, b = root(i), root(j)
+        if a == b:
+            continue
+        ok, _, ub = union_ok(a, b)
+        if not ok:
+            continue
+        group[b] = a
+        gbox[a], garea[a] = ub, garea[a] + garea[b]
+    members = np.array([root(k) for k in range(n + 1)])
+    for g in np.unique(members[1:]):
+        parts = np.flatnonzero(members == g)
+        if len(parts) < 2:
+            continue
+        y0, x0, y1, x1 = gbox[g]
+        y0, x0, y1, x1 = max(0, y0 - 1), max(0, x0 - 1), min(H, y1 + 1), min(W, x1 + 1)
+        crop = lab[y0:y1, x0:x1]
+        mine = np.isin(crop, parts)
+        others = ndi.binary_dilation((crop > 0) & ~mine, structure=_SQUARE)
+        reach = np.ones((2 * gap + 1, 2 * gap + 1), bool)
+        near = sum(ndi.binary_dilation(crop == k, structure=reach).astype(np.int8) for k in parts)
+        bridge = (near >= 2) & ~mine & ~others
+        inner = np.zeros_like(mine)  # within the union's box: the bridge does not widen it
+        inner[gbox[g, 0] - y0:gbox[g, 2] - y0, gbox[g, 1] - x0:gbox[g, 3] - x0] = True
+        bridge &= inner
+        joined, _ = ndi.label(mine | bridge, structure=_SQUARE)
+        keep = np.isin(joined, np.unique(joined[mine]))  # drop stray bridge pixels that touch no part
+        res[y0:y1, x0:x1] |= keep & bridge
+    return res
+
+
 def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
-                    passes: tuple = ((5.0, 0, 3.0), (4.0, 0)), min_peak: float = 10.0,
+                    passes: tuple = ((5.0, 0, 3.0), (4.0, 0)), min_peak: float = 8.0,
                     min_range: float = 7.0, min_area: int = 20, max_area_frac: float = 0.04,
                     max_aspect: float = 3.5, min_fill: float = 0.3, support_k: float = 2.0,
                     max_support: float = 20.0, split_h: float = 2.5, split_sigma: float = 2.5,
-                    max_pieces: int = 10, halo: int = 2, halo_k: float = 2.0) -> np.ndarray:
+                    max_pieces: int = 10, halo: int = 2, halo_k: float = 2.0,
+                    pair_gap: int | None = 1, pair_aspect: float = 2.8, pair_fill: float = 0.35,
+                    pair_part_fill: float = 0.4) -> np.ndarray:
     """Compact objects warmer OR colder than their surroundings (bool mask):
     people, cars and bicycles in UAV / close-range thermal frames.
 
@@ -224,6 +304,12 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
        between contrast peaks (``c`` smoothed by ``split_sigma`` px, peak
        dynamic >= ``split_h * sig``) when every piece passes the area and
        peak priors.
+    7. A warm and a cold object with at most ``pair_gap`` px between them
+       join into one object (a car by day or just parked: hot bonnet, cold
+       glass) when each part has >= ``min_area`` px and fills >=
+       ``pair_part_fill`` of its own box, and their union is compact: box
+       aspect ratio <= ``pair_aspect``, parts filling >= ``pair_fill`` of the
+       union's box, area <= the largest object area (``pair_gap=None``: off).
 
     Defaults suit 640 x 512 UAV frames at 60-130 m (people 8-35 px, cars
     20-120 px). The method does not need the pixel size; with a known pixel
@@ -256,4 +342,6 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
         out = _grow_halo(out, d, v & (c > med + halo_k * sig), halo)
     if split_h > 0:
         out = _split_touching(out, c, sig, split_h, split_sigma, min_area, min_peak, max_pieces)
+    if pair_gap is not None and pair_gap >= 0:
+        out = _pair_two_tone(out, d, pair_gap, pair_aspect, min_area, max_area, pair_fill, pair_part_fill)
     return out & v
