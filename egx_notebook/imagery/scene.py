@@ -13,7 +13,7 @@ from affine import Affine
 
 from .analysis import Analysable
 from .calibration import Calibration
-from .render import Rendering, render_array
+from .render import Rendering
 from .view import View, fit_shape
 
 #: Longest side of the default whole-scene view (rendering, describe, grounding without tiling).
