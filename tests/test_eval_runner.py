@@ -180,3 +180,12 @@ def test_report_table_of_several_runs(tmp_path, capsys):
     assert main([str(tmp_path / "runs")]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| toy")]
     assert len(rows) == 2 and "0.333" in rows[0] and rows[1].rstrip(" |").endswith("0.667")
+    assert rows[0].split("|")[4].strip() == "0.5" and rows[1].split("|")[4].strip() == ""  # IoU of grounding only
+
+
+def test_an_empty_referring_split_has_no_accuracy(tmp_path):
+    from egx_notebook.eval.runner import Dataset
+
+    empty = Dataset("toy", [], lambda key: None, "objects", "ships", 0.5, ("ship",), "held-out", tmp_path)
+    s = run_eval(empty, backend=ScriptedBackend(), task="referring", progress=False).summary
+    assert s["prompts"] == 0 and "accuracy" not in s

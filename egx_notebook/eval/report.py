@@ -77,11 +77,12 @@ def summary_markdown(s: dict) -> str:
 def results_table(summaries: list[dict]) -> str:
     """Several runs side by side (one row each) as a Markdown table of the metrics any of them has."""
     cols = [(k, n) for k, n in METRICS if any(k in s for s in summaries)]
-    head = "| dataset | split | task | files | items | " + " | ".join(n for _, n in cols) + " |"
-    lines = [head, "|---" * (5 + len(cols)) + "|"]
+    head = "| dataset | split | task | IoU | files | items | " + " | ".join(n for _, n in cols) + " |"
+    lines = [head, "|---" * (6 + len(cols)) + "|"]
     for s in summaries:
         vals = " | ".join(_fmt(s[k] * SCALE.get(k, 1)) if k in s else "" for k, _ in cols)
-        lines.append(f"| {s.get('dataset')} | {s.get('split')} | {s.get('task')} | {s.get('files')} | "
+        iou = s.get("iou", "") if s.get("task") == "grounding" else ""
+        lines.append(f"| {s.get('dataset')} | {s.get('split')} | {s.get('task')} | {iou} | {s.get('files')} | "
                      f"{s.get('items')} | {vals} |")
     return "\n".join(lines) + "\n"
 

@@ -267,7 +267,7 @@ def _box_summary(recs, thr: float) -> dict:
 def _referring_summary(recs) -> dict:
     recs = [r for r in recs if "true" in r]
     if not recs:
-        return {"accuracy": 0.0, "prompts": 0}
+        return {"prompts": 0}  # no accuracy without a prompt (an empty split is not 0 % right)
     y_true = [r["true"] for r in recs]
     y_pred = [r["pred"] for r in recs]
     labels, counts = M.confusion_matrix(y_true, y_pred, sorted(set(y_true)) + sorted(set(y_pred) - set(y_true)))
