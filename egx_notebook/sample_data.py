@@ -1,9 +1,9 @@
 """Sample scenes: some made by this project (offline), some real public scenes fetched on demand.
 
 **Made by this project** (synthetic, offline, deterministic): :func:`synthetic_sar`, :func:`synthetic_thermal`,
-:func:`synthetic_optical`, :func:`synthetic_canopy` write small georeferenced GeoTIFFs with physically plausible values (Sentinel-1-like
-backscatter in dB with gamma speckle, land surface temperature in K, four-band surface reflectance) and known
-objects, returned with their ground truth. They are for demos, teaching and tests; they are not real imagery.
+:func:`synthetic_optical` and :func:`synthetic_canopy` write small georeferenced GeoTIFFs with physically plausible
+values (Sentinel-1-like backscatter in dB with gamma speckle, land surface temperature in K, four-band surface
+reflectance, 8-bit aerial RGB of single trees) and known objects, returned with their ground truth. They are for demos, teaching and tests; they are not real imagery.
 
 **Fetched from public sources** (needs a network connection once): :func:`fetch` downloads one of the real
 scenes listed in :data:`REMOTE` (optical, SAR, thermal) from its canonical public URL, checks its SHA-256 and
