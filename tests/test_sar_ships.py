@@ -205,3 +205,59 @@ def test_ship_close_inshore_is_kept(gap, monkeypatch):
     # without the rule the land context test rejects it and it does not touch the land for the moored pass
     monkeypatch.setattr(detectors_sar, "_coastal_ships", lambda rej, *a, **k: np.zeros(rej.shape, bool))
     assert not detectors.sar_bright_targets(db).any()
+
+
+def test_fragment_beside_bright_candidate_counts_it_as_land():
+    """A small detection beside a large bright candidate body (not overlapping it) is a fragment of its
+    rim: the candidate counts as land in its context ring. The candidate's own detection is not affected."""
+    shape = (200, 200)
+    v = np.ones(shape, bool)
+    land = np.zeros(shape, bool)
+    cand = np.zeros(shape, np.int32)
+    cand[50:150, 50:150] = 1                 # a bright body of the coarse segmentation (land clutter?)
+    det = np.zeros(shape, bool)
+    det[90:110, 90:110] = True               # its own detection (its brightest part)
+    det[95:103, 151:159] = True              # a fragment just outside its rim
+    det[20:28, 20:28] = True                 # a target in open sea, far from it
+    kept = detectors_sar._land_context(det, land, v, 8, 24, 0.1, cand)
+    assert kept[100, 100] and kept[24, 24] and not kept[99, 155]
+    # without the candidates in the context the fragment is kept
+    assert detectors_sar._land_context(det, land, v, 8, 24, 0.1)[99, 155]
+
+
+def test_land_rim_marks_the_rounded_off_land_edge():
+    """The coarse land mask stops 30 px short of the bright land: up to 16 px of that are its rim, the
+    speckled sea and a ship beyond the reach are not; a scatterer next to the rim fails the context test."""
+    rng = np.random.default_rng(0)
+    db = -20 + 10 * np.log10(rng.gamma(4.0, 0.25, (200, 200)))
+    db[:, 140:] = 0.0 + 10 * np.log10(rng.gamma(1.0, 1.0, (200, 60)))
+    db[80:120, 100:106] = 0.0                # a ship 34 px off the coast
+    v = np.ones(db.shape, bool)
+    land = np.zeros(db.shape, bool)
+    land[:, 170:] = True                     # the coarse mask, rounded off by 30 px
+    rim = detectors_sar._land_rim(db, v, land, -10.0, detectors_sar._RIM_PX)
+    assert rim[:, 156:170].mean() > 0.95
+    assert not rim[:, :130].any() and not rim[:, 170:].any()
+    det = np.zeros(db.shape, bool)
+    det[20:24, 141:145] = True               # a bright scatterer on the land, outside the coarse mask
+    det[80:120, 100:106] = True
+    assert detectors_sar._land_context(det, land, v, 8, 24, 0.1)[22, 142]
+    kept = detectors_sar._land_context(det, land | rim, v, 8, 24, 0.1)
+    assert not kept[22, 142] and kept[100, 102]
+
+
+def test_ship_shaped_bump_of_the_coast_is_a_candidate(monkeypatch):
+    """A 200 x 36 px hull moored head-on against the coast merges into the coarse land mask; opening the
+    land with a disk wider than the hull splits it off as a ship-shaped candidate. A straight coast with
+    no bump gives none."""
+    rng = np.random.default_rng(0)
+    db = -20 + 10 * np.log10(rng.gamma(4.0, 0.25, (800, 800)))
+    db[:, 600:] = 0.0 + 10 * np.log10(rng.gamma(1.0, 1.0, (800, 200)))
+    db[300:336, 400:600] = 0.0 + 10 * np.log10(rng.gamma(4.0, 0.25, (36, 200)))
+    v = np.ones(db.shape, bool)
+    land, cand, clab, d, t, shaped = detectors_sar._land_sea(db, v)
+    assert t is not None and cand[318 // d, 480 // d] and shaped[318 // d, 480 // d]
+    assert land[400 // d, 700 // d]
+    monkeypatch.setattr(detectors_sar, "_BUMP_R", 0)
+    land, cand, clab, d, t, shaped = detectors_sar._land_sea(db, v)
+    assert land[318 // d, 480 // d] and not cand.any()
