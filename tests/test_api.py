@@ -168,7 +168,9 @@ def test_ground_on_zoomed_in_view_default_backend(sar_scene):
 def test_ground_ships_scene_default_backend(sar_scene):
     g = sar_scene.ground("ships")
     assert isinstance(g, egx.Grounding) and g.query == "ships" and g.grid_shape == sar_scene.shape
-    for d in g:  # how many are found is the detectors' business; where they land is ours
+    # the two ships 20-30 px off the lake shore are found (the third, 16 px off, may pass as shore clutter)
+    assert len(g) >= 2
+    for d in g:  # where they land is ours
         assert d.label == "ship" and any(overlap(d.box, s) > 0 for s in SHIPS), d.box
     assert ((g.boxes[:, 2:] <= (W, H)) & (g.boxes[:, :2] >= 0)).all()
 

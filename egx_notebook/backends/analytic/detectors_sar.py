@@ -614,8 +614,8 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
        most ``max_land_frac`` of a ring ``context`` px around it on land.
        For this test land also covers the land's rim (``_land_rim``: pixels
        up to 16 px outside the coarse land mask whose 9x9 multilooked level
-       is above the land/sea level; the coarse median filter rounds corners
-       and edges off) and every ship candidate of step 1 that the component
+       is above the land/sea level, eroded by half the window; the coarse
+       median filter rounds corners and edges off) and every ship candidate of step 1 that the component
        does not overlap (a small piece beside a large bright body is a
        fragment of its rim, not a ship).
        Moored ships (``_moored_ships``): bright bodies of the 5x5
@@ -734,8 +734,10 @@ _RIM_LOOKS = 9
 
 def _land_rim(raw, v, land, t_sea, reach):
     """Pixels within ``reach`` px outside the coarse land mask whose
-    multilooked level is above the land / sea level ``t_sea``: the rim of the
-    land that the coarse median filter rounded off."""
+    multilooked level is above the land / sea level ``t_sea``, less the half
+    window by which the multilook spreads bright land into the water: the rim
+    of the land that the coarse median filter rounded off. (Without that
+    erosion, ships 20-30 px off a shore failed the land-context test.)"""
     # the reach is taken on a 4 px block grid (square, speed)
     b = ndi.maximum_filter(_block_sum(land, 4) > 0, size=2 * (-(-reach // 4)) + 1)
     band = _upsample(b, 4, land.shape) & ~land & v
@@ -749,8 +751,10 @@ def _land_rim(raw, v, land, t_sea, reach):
                                   .astype(np.float32)), np.float32(0.0))
     ml = ndi.uniform_filter(pw, _RIM_LOOKS, mode="constant")
     nv = ndi.uniform_filter(v[sl].astype(np.float32), _RIM_LOOKS, mode="constant")
+    # the window spreads bright land half a window into the water: take that halo back off
+    above = ndi.binary_erosion(ml > nv, iterations=_RIM_LOOKS // 2, border_value=1)
     out = np.zeros_like(band)
-    out[sl] = band[sl] & (ml > nv)
+    out[sl] = band[sl] & above
     return out
 
 
