@@ -68,15 +68,21 @@ def _local_std(x, size):
     return np.sqrt(np.maximum(ndi.uniform_filter(x * x, size) - m * m, 0.0))
 
 
+def _sized_components(mask, contrast, min_area, max_area):
+    """(labels, count, peak contrast per label, whether each label's area is within [min_area, max_area])."""
+    lab, n, areas = label_areas(mask)
+    peaks = label_extrema(contrast, lab, n)[0] if n else np.zeros(1)
+    ok = (areas >= min_area) & (areas <= max_area)
+    ok[0] = False
+    return lab, n, peaks, ok
+
+
 def _keep_salient(mask, contrast, min_area, max_area, rel_peak):
     """Keep components with ``min_area <= area <= max_area`` whose peak
     contrast is at least ``rel_peak`` times the strongest component's peak."""
-    lab, n, areas = label_areas(mask)
+    lab, n, peaks, keep = _sized_components(mask, contrast, min_area, max_area)
     if n == 0:
         return mask
-    peaks = label_extrema(contrast, lab, n)[0]
-    keep = (areas >= min_area) & (areas <= max_area)
-    keep[0] = False
     if keep.any() and rel_peak > 0:
         keep &= peaks >= rel_peak * peaks[keep].max()
     return keep[lab]
@@ -143,12 +149,9 @@ def _select_targets(det, c, t, x, v, min_area, max_area, rel_peak, grey_floor=Tr
     ``max_targets`` (best scores first; None = no limit) are kept. The clutter level (ring std) is floored
     by the pixel noise and, with ``grey_floor``, by one grey level of the data: on a flat, quantised
     background the ring std is 0, and a blip of 1-2 grey levels (compression residue) is not a target."""
-    lab, n, areas = label_areas(det)
+    lab, n, peaks, ok = _sized_components(det, c, min_area, max_area)
     if n == 0:
         return det
-    peaks = label_extrema(c, lab, n)[0]
-    ok = (areas >= min_area) & (areas <= max_area)
-    ok[0] = False
     ids = np.flatnonzero(ok)
     if ids.size == 0:
         return np.zeros(det.shape, bool)
