@@ -321,11 +321,12 @@ def test_real_hit_uav_floor():
     if not files:
         pytest.skip("no HIT-UAV images")
     r, p, *_ = md.eval_hit(files)
-    # thermal_objects (warm or cold objects): measured on these 13: R 0.73, P 0.16; on all 49: R 0.78,
-    # P 0.16 (before warm/cold car-part pairing and min_peak 10 -> 8: 13: R 0.70, P 0.14; 49: R 0.77, P 0.15;
+    # thermal_objects (warm or cold objects): measured on these 13: R 0.734, P 0.158; on all 49: R 0.806,
+    # P 0.158 (before the high-threshold core pass and the exemption of bodies far above the structure they
+    # touch: 13: R 0.73, P 0.16; 49: R 0.78, P 0.16; before warm/cold car-part pairing and min_peak 10 -> 8: 13: R 0.70, P 0.14; 49: R 0.77, P 0.15;
     # before the extended-structure filter, halo growth and split of touching objects: 13: R 0.70,
     # P 0.15; 49: R 0.71, P 0.14; the hot-only detector before that: R ~0.51, P ~0.09)
-    assert r >= 0.70 and p >= 0.14
+    assert r >= 0.71 and p >= 0.14
 
 
 def test_real_hit_uav_referring_floor():

@@ -41,6 +41,43 @@ def test_drop_extended_connects_regions_within_one_polarity():
     assert _boxes(T._drop_extended(out, c, d, np.ones_like(out), thr=2.0, max_ratio=20)) == []
 
 
+def test_drop_extended_keeps_an_object_far_more_contrasted_than_the_structure_it_touches():
+    """A person walking on a warm road at night: the road is an extended warm region, the person far warmer."""
+    out = np.zeros((60, 260), bool)
+    out[10:15, 10:15] = True
+    c = np.where(out, 10.0, 0.0)
+    c[11:14, 15:250] = 3.0  # the road: 705 px > 20 x 25, its 90th percentile 3.0 <= 10 / 2
+    v = np.ones_like(out)
+    assert _boxes(T._drop_extended(out, c, c.copy(), v, thr=2.0, max_ratio=20)) == []  # no exemption
+    assert _boxes(T._drop_extended(out, c, c.copy(), v, thr=2.0, max_ratio=20, exempt=2.0)) == [(10, 10, 15, 15)]
+    c[11:14, 15:250] = 6.0  # a structure as strong as half the object: its tip, dropped
+    assert _boxes(T._drop_extended(out, c, c.copy(), v, thr=2.0, max_ratio=20, exempt=2.0)) == []
+
+
+def test_structured_keeps_a_peaked_core_but_not_a_flat_plateau_corner():
+    mask = np.zeros((40, 80), bool)
+    mask[5:15, 5:15] = mask[5:15, 50:60] = True
+    c = np.zeros((40, 80))
+    c[5:15, 5:15] = 12.0 + np.random.default_rng(0).normal(0, 0.5, (10, 10))  # flat corner of a warm roof
+    yy, xx = np.mgrid[5:15, 50:60]
+    c[5:15, 50:60] = 12.0 + 20.0 * np.exp(-((yy - 9.5) ** 2 + (xx - 54.5) ** 2) / 8.0)  # a body: peaked
+    assert _boxes(T._structured(mask, c, 1.0, 8.0)) == [(50, 5, 60, 15)]
+
+
+def test_thermal_objects_finds_a_person_on_a_warm_road():
+    """A person on a warm road at night: the road merges the person's low-threshold component into a long
+    band (fails the shape priors, so only the high-threshold core pass finds the body) and is an extended
+    warm structure it touches (the person is kept because it is far warmer than the road)."""
+    rng = np.random.default_rng(3)
+    t = 120.0 + rng.normal(0.0, 1.0, (256, 320))
+    t[120:136, :] += 6.0  # warm road
+    t[124:132, 150:156] += 25.0  # person
+    t[124:127, 151:155] += 8.0  # warmer head
+    assert _boxes(detectors.thermal_objects(t)) == [(148, 122, 158, 134)]
+    assert _boxes(detectors.thermal_objects(t, core_k=None)) == []
+    assert _boxes(detectors.thermal_objects(t, support_exempt=None)) == []
+
+
 def test_grow_halo_covers_the_rim_of_the_objects_polarity_and_keeps_objects_apart():
     out = np.zeros((40, 60), bool)
     out[10:16, 10:14] = True  # warm core
@@ -104,7 +141,24 @@ def test_two_tone_objects_score_high_where_the_mean_contrast_cancels():
     flat = {"box": (5, 5, 25, 15), "mask": np.ones((10, 20), bool)}  # plain ground
     mean_in, mean_out = ring_contrast(frame, car)
     assert contrast_score(mean_in - mean_out, 1.0) < 0.2  # the signed mean contrast cancels out
-    assert two_tone_score(frame, car, 1.0) > 0.6 > 0.3 > two_tone_score(frame, flat, 1.0)
+    assert two_tone_score(frame, car, 1.0) > 0.6
+    assert two_tone_score(frame, flat, 1.0) < 0.3
+
+
+def test_two_tone_score_ranks_the_tip_of_a_structure_below_a_body_on_plain_ground():
+    """The same body scores lower when its ring holds a strong structure (the rest of a warm band) than on
+    plain ground: the contrast counted is the part above a share of the ring's own 90th percentile."""
+    from egx_notebook.backends.analytic.measure import two_tone_score
+
+    rng = np.random.default_rng(0)
+    frame = rng.normal(100.0, 1.0, (80, 160))
+    frame[20:28, 20:28] += 10.0  # tip of a warm band ...
+    frame[20:28, 28:80] += 9.0  # ... that runs on through its ring
+    frame[50:58, 110:118] += 10.0  # the same body on plain ground
+    tip = {"box": (20, 20, 28, 28), "mask": np.ones((8, 8), bool)}
+    alone = {"box": (110, 50, 118, 58), "mask": np.ones((8, 8), bool)}
+    assert two_tone_score(frame, tip, 1.0) < 0.8 * two_tone_score(frame, alone, 1.0)
+    assert two_tone_score(frame, alone, 1.0) > 0.6
 
 
 def _pair(out, d, gap=1):

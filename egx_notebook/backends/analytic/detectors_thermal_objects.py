@@ -98,12 +98,14 @@ def _separating_edge(lab, keep):
     return (lab > 0) & ((mx != lab) | ((mn != lab) & (mn != big))) & ~keep
 
 
-def _drop_extended(out, c, d, v, thr, max_ratio):
+def _drop_extended(out, c, d, v, thr, max_ratio, exempt=None):
     """Drop objects that are the tip of an extended structure: an object is dropped when a region of
     connected ``c > thr`` pixels of one polarity (all warm or all cold, by the sign of ``d``) that it touches,
     less the pixels of all objects in it, covers more than ``max_ratio`` times the object's area (a warm
     roof edge, a sunlit road verge, the bright or dark side of a tree-shade edge). Regions are connected
-    within one polarity, so busy ground of mixed warm and cold patches does not form one large region."""
+    within one polarity, so busy ground of mixed warm and cold patches does not form one large region.
+    With ``exempt``, an object whose peak ``c`` is >= ``exempt`` times the region's 90th percentile (less the
+    objects) stands on the structure rather than ending it (a person walking on a warm road) and is kept."""
     lab, n, area = label_areas(out)
     if n == 0:
         return out
@@ -114,9 +116,27 @@ def _drop_extended(out, c, d, v, thr, max_ratio):
         extra[0] = 0
         region = np.zeros(n + 1, int)
         region[lab[out]] = reg[out]
-        bad |= extra[region] > max_ratio * area
+        big = extra[region] > max_ratio * area
+        big[0] = False
+        if exempt is not None and big.any():
+            peak = label_extrema(c, lab, n)[0]
+            for r in np.unique(region[big]):
+                q = np.percentile(c[(reg == r) & ~out], 90)
+                big &= ~((region == r) & (peak >= exempt * q))
+        bad |= big
     bad[0] = False
     return out & ~bad[lab]
+
+
+def _structured(mask, c, sig, k):
+    """Components of ``mask`` whose contrast ``c`` varies inside them: 90th - 10th percentile >= ``k * sig``
+    (a body has a peak; the flat corner of a warm plateau that the background window cuts off has not)."""
+    lab, n = ndi.label(mask, structure=_SQUARE)
+    ok = np.zeros(n + 1, bool)
+    for i, sl in enumerate(ndi.find_objects(lab), start=1):
+        p10, p90 = np.percentile(c[sl][lab[sl] == i], [10, 90])
+        ok[i] = p90 - p10 >= k * sig
+    return ok[lab]
 
 
 def _grow_halo(out, d, allowed, radius):
@@ -264,7 +284,8 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
                     max_support: float = 20.0, split_h: float = 2.5, split_sigma: float = 2.5,
                     max_pieces: int = 10, halo: int = 2, halo_k: float = 2.0,
                     pair_gap: int | None = 1, pair_aspect: float = 2.8, pair_fill: float = 0.35,
-                    pair_part_fill: float = 0.4) -> np.ndarray:
+                    pair_part_fill: float = 0.4, core_k: float | None = 10.0, core_spread: float = 8.0,
+                    support_exempt: float | None = 2.0) -> np.ndarray:
     """Compact objects warmer OR colder than their surroundings (bool mask):
     people, cars and bicycles in UAV / close-range thermal frames.
 
@@ -290,12 +311,21 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
        patches of ground that differ from the background have not).
        Later passes (and windows) only add components that do not touch
        those already kept, so one object is not split or merged twice.
+    3b. A last pass per window at ``c > median + core_k * sig`` (no
+       closing) adds the cores of bodies whose lower-threshold component
+       merged with their surroundings (a person on a warm road) and failed
+       the shape priors - only cores whose contrast varies inside them
+       (90th - 10th percentile >= ``core_spread * sig``), not the flat
+       corner of a warm plateau (``core_k=None``: off).
     4. Extended structures (on the last, finest window): an object is dropped
        when a region of connected pixels of one polarity (all warmer or all
        colder than the background) with ``c > median + support_k * sig``
        that it touches, less all objects, is more than ``max_support`` times
        its area - it is the tip of a warm roof edge, a sunlit verge or one
-       side of a shade edge, not a body of its own.
+       side of a shade edge, not a body of its own - unless its peak
+       contrast is >= ``support_exempt`` times the region's 90th percentile
+       (a person walking on a warm road: far warmer than the road;
+       ``None``: no exemption).
     5. Each object grows by up to ``halo`` px into its blurred rim (pixels
        of its own polarity with ``c > median + halo_k * sig``) without
        touching another object, so its box
@@ -335,9 +365,13 @@ def thermal_objects(temp, valid=None, *, background=(121, 81), looks: int = 4,
             out |= _object_pass(c, xf, v, med + k * sig, int(close), sig, out, min_area=min_area,
                                 max_area=max_area, max_aspect=max_aspect, min_fill=min_fill, min_peak=min_peak,
                                 min_range=min_range, low=low)
+        if core_k is not None:  # cores of bodies whose lower-threshold component merged with their surroundings
+            core = _object_pass(c, xf, v, med + core_k * sig, 0, sig, out, min_area=min_area, max_area=max_area,
+                                max_aspect=max_aspect, min_fill=min_fill, min_peak=min_peak, min_range=min_range)
+            out |= _structured(core, c, sig, core_spread) if core.any() else core
     out &= v
     if max_support is not None and max_support > 0:
-        out = _drop_extended(out, c, d, v, med + support_k * sig, max_support)
+        out = _drop_extended(out, c, d, v, med + support_k * sig, max_support, support_exempt)
     if halo > 0:
         out = _grow_halo(out, d, v & (c > med + halo_k * sig), halo)
     if split_h > 0:

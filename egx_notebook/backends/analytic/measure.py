@@ -31,18 +31,23 @@ def ring_contrast(band: np.ndarray, comp: dict, width: int | None = None) -> tup
     return mean_in, mean_out
 
 
-def two_tone_score(band: np.ndarray, comp: dict, spread: float) -> float:
+def two_tone_score(band: np.ndarray, comp: dict, spread: float, ring_share: float = 0.3) -> float:
     """0..1 confidence for objects that may be warmer AND colder than their surroundings at once (a car by day:
     hot body, cold glass), where the signed mean contrast cancels out.
 
-    z = 90th percentile of |inside - ring median| over the ring's own noise (1.4826 x its MAD, plus a tenth of
-    the image's spread so that a flat ring does not give infinite scores); score = 1 - exp(-z / 9)."""
+    Deviations are taken from the ring's median. z = (90th percentile of |inside deviation| - ``ring_share`` x
+    90th percentile of |ring deviation|) over the ring's own noise (1.4826 x its MAD, plus a tenth of the image's
+    spread so that a flat ring does not give infinite scores); score = 1 - exp(-z / 9), 0 for z <= 0. An object
+    must stand out above the strongest parts of its surroundings, so the tip of a warm structure (whose ring
+    holds the rest of it) ranks below a person on a warm road (far warmer than the road)."""
     a, b = inside_and_ring(band, comp)
     if a.size == 0 or b.size == 0:
         return 0.0
     med = float(np.median(b))
-    noise = 1.4826 * float(np.median(np.abs(b - med))) + 0.1 * spread
-    z = float(np.percentile(np.abs(a - med), 90)) / max(noise, 1e-12)
+    dev = np.abs(b - med)
+    noise = 1.4826 * float(np.median(dev)) + 0.1 * spread
+    top = float(np.percentile(np.abs(a - med), 90)) - ring_share * float(np.percentile(dev, 90))
+    z = max(top, 0.0) / max(noise, 1e-12)
     return float(1.0 - math.exp(-z / 9.0))
 
 
