@@ -60,7 +60,7 @@ def load(path):
     objs = instance_colour_boxes(path.with_name(path.stem + "_instance_id_RGB.png"))
     v = np.ones(db.shape, bool)
     land_c, _, _, d, t, _ = S._land_sea(db, v)
-    land = S._upsample(land_c, d, db.shape) if t is not None else np.zeros(db.shape, bool)
+    land = S.upsample_blocks(land_c, d, db.shape) if t is not None else np.zeros(db.shape, bool)
     gt = np.zeros(db.shape, bool)
     for o in objs:
         gt |= o["mask"]

@@ -205,3 +205,26 @@ def label_areas(mask, connectivity=2):
     """(labels, n, areas) of a boolean mask; ``areas[0]`` is the background."""
     lab, n = ndi.label(mask, structure=ndi.generate_binary_structure(2, connectivity))
     return lab, n, np.bincount(lab.ravel(), minlength=n + 1)
+
+
+def block_sum(a, d, dtype=np.float64):
+    """Sums of ``a`` over non-overlapping d x d blocks (zero padded at the end), accumulated in ``dtype``."""
+    a = np.asarray(a, dtype=np.float32)
+    if d <= 1:
+        return a.astype(dtype)
+    H, W = a.shape
+    h, w = -(-H // d), -(-W // d)
+    if (H, W) != (h * d, w * d):
+        p = np.zeros((h * d, w * d), np.float32)
+        p[:H, :W] = a
+        a = p
+    return a.reshape(h, d, w, d).sum(axis=(1, 3), dtype=dtype)
+
+
+def upsample_blocks(c, d, shape):
+    """Nearest-neighbour expansion of a block grid back to ``shape``."""
+    if d <= 1:
+        return c[:shape[0], :shape[1]]
+    iy = np.arange(shape[0]) // d
+    ix = np.arange(shape[1]) // d
+    return c[iy[:, None], ix[None, :]]

@@ -1,37 +1,16 @@
-"""SAR detectors on backscatter in dB: bright targets (CFAR) and open water."""
+"""SAR bright targets (ships) on backscatter in dB: CFAR with a land/sea mask and shape tests.
+
+Open water is in ``detectors_sar_water``."""
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import ndtri
 
-from .detectors_common import (label_areas, masked_box_stats, otsu_effectiveness,
-                               prepare, remove_small, robust_threshold)
+from .detectors_common import (block_sum, label_areas, masked_box_stats, prepare, remove_small, robust_threshold,
+                               upsample_blocks)
 
-__all__ = ["sar_bright_targets", "sar_water"]
-
-
-def _block_sum(a, d):
-    """Sums of ``a`` over non-overlapping d x d blocks (zero padded at the end)."""
-    a = np.asarray(a, dtype=np.float32)
-    if d <= 1:
-        return a.astype(np.float64)
-    H, W = a.shape
-    h, w = -(-H // d), -(-W // d)
-    if (H, W) != (h * d, w * d):
-        p = np.zeros((h * d, w * d), np.float32)
-        p[:H, :W] = a
-        a = p
-    return a.reshape(h, d, w, d).sum(axis=(1, 3), dtype=np.float64)
-
-
-def _upsample(c, d, shape):
-    """Nearest-neighbour expansion of a block grid back to ``shape``."""
-    if d <= 1:
-        return c[:shape[0], :shape[1]]
-    iy = np.arange(shape[0]) // d
-    ix = np.arange(shape[1]) // d
-    return c[iy[:, None], ix[None, :]]
+__all__ = ["sar_bright_targets"]
 
 
 def _box(a, size):
@@ -43,7 +22,7 @@ def _box(a, size):
 def _cfar_blocks(x, w, d):
     """Block sums (d x d) of the background weight, x*w and x^2*w."""
     xw = np.where(w, x, 0.0).astype(np.float32)
-    return (_block_sum(w.astype(np.float32), d), _block_sum(xw, d), _block_sum(xw * xw, d))
+    return (block_sum(w.astype(np.float32), d), block_sum(xw, d), block_sum(xw * xw, d))
 
 
 def _cfar_threshold(blocks, k, guard, background, d, min_frac=0.25):
@@ -181,7 +160,7 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
     body and, if it passes, bridged (``_bridge``): a hull broken by a dim
     section."""
     depth_c = _land_depth(land_c, d)
-    zone = v & ~(_upsample(depth_c > coast_px, d, land.shape) & land)
+    zone = v & ~(upsample_blocks(depth_c > coast_px, d, land.shape) & land)
     if cand is not None:
         zone &= ~cand
     if not (zone & land).any() and not rejected.any():
@@ -204,7 +183,7 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
         if sl is None or not touch[i] or clash[i] or areas[i] < min_area:
             continue
         if depth is None:
-            depth = _upsample(depth_c, d, land.shape)
+            depth = upsample_blocks(depth_c, d, land.shape)
         m = lab[sl] == i
         dep = np.where(land[sl], depth[sl], 0.0)[m]
         ok[i] = _ship_like(m, raw[sl][m], sea_db, excess, min_elong, min_fill, dep,
@@ -219,7 +198,7 @@ def _moored_ships(raw, v, land, land_c, d, bg, rejected, kept, *, coast_px, pixe
         if m.sum() < min_area:
             continue
         if depth is None:
-            depth = _upsample(depth_c, d, land.shape)
+            depth = upsample_blocks(depth_c, d, land.shape)
         dep = np.where(land[sl], depth[sl], 0.0)[m]
         if _ship_like(m, raw[sl][m], sea_db, excess, min_elong, min_fill, dep, coast_px / 2.0,
                       _MOORED_MIN_WIDTH):
@@ -428,8 +407,8 @@ def _land_sea(x, v, *, grid=200, window=0.045, min_contrast=6.0, ship_excess=15.
     the candidates taken for their shape alone."""
     H, W = x.shape
     d = max(1, int(round(min(H, W) / grid)))
-    n = _block_sum(v.astype(np.float64), d)
-    p = _block_sum(np.where(v, np.power(np.float32(10.0), (np.clip(x, -300, 300) / 10.0).astype(np.float32)), 0.0), d)
+    n = block_sum(v.astype(np.float64), d)
+    p = block_sum(np.where(v, np.power(np.float32(10.0), (np.clip(x, -300, 300) / 10.0).astype(np.float32)), 0.0), d)
     cv = n >= 0.25 * d * d
     shape = n.shape
     none = np.zeros(shape, bool)
@@ -656,8 +635,8 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
     else:
         t_sea = None
     if t_sea is not None:
-        land = _upsample(land_c, dl, x.shape) & v
-        cand = _upsample(cand_c, dl, x.shape) & v
+        land = upsample_blocks(land_c, dl, x.shape) & v
+        cand = upsample_blocks(cand_c, dl, x.shape) & v
         bg = v & ~land & ~cand
     else:
         land = cand = None
@@ -674,13 +653,13 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
                 x = np.where(n_t > 0, s_t / np.maximum(n_t, 1e-6), x).astype(np.float32)
     d = max(1, min(guard, background) // 4)
     blocks = _cfar_blocks(x, bg, d)
-    thr = _upsample(_cfar_threshold(blocks, k, guard, background, d), d, x.shape)
+    thr = upsample_blocks(_cfar_threshold(blocks, k, guard, background, d), d, x.shape)
     det = v & (x > thr)
     if det.any():
         # censor the blocks holding first-pass detections (and their neighbours)
-        cb = ndi.maximum_filter(_block_sum(det.astype(np.float32), d) > 0, size=3)
+        cb = ndi.maximum_filter(block_sum(det.astype(np.float32), d) > 0, size=3)
         blocks = tuple(np.where(cb, 0.0, a) for a in blocks)
-        thr = _upsample(_cfar_threshold(blocks, k, guard, background, d), d, x.shape)
+        thr = upsample_blocks(_cfar_threshold(blocks, k, guard, background, d), d, x.shape)
     # undo the spread of the test window: keep pixels that are bright themselves
     det = v & (x > thr) & (raw > thr)
     if land is not None:
@@ -692,11 +671,11 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
         # ship-shaped islands are always made one body, over the ends that the median filter ate
         big = np.where(shaped_c, clab_c, _big_only(clab_c, merge_frac * clab_c.size))
         if big.any():
-            grown = _upsample(_grow_islands(big, shaped_c, land_c), dl, x.shape)
-            merged = _merge_candidates(det, _upsample(big, dl, x.shape), raw, t_sea, v, grown)
+            grown = upsample_blocks(_grow_islands(big, shaped_c, land_c), dl, x.shape)
+            merged = _merge_candidates(det, upsample_blocks(big, dl, x.shape), raw, t_sea, v, grown)
             if shaped_c.any():
                 # an island whose body is not ship-like goes back to land, its surroundings as they were
-                isl = _upsample(np.where(shaped_c, clab_c, 0), dl, x.shape) * v
+                isl = upsample_blocks(np.where(shaped_c, clab_c, 0), dl, x.shape) * v
                 bad = _failed_islands(merged, isl, raw, v, min_elongation, min_fill)
                 if bad.size:
                     failed = np.isin(isl, bad)
@@ -709,7 +688,7 @@ def sar_bright_targets(db, valid=None, *, pfa: float = 1e-4, guard: int = 12,
     if land is not None and max_land_frac < 1 and land.any():
         ctx = land | _land_rim(raw, v, land, t_sea, _RIM_PX)
         kept = _land_context(det, ctx, v, context[0], context[1], max_land_frac,
-                             _upsample(clab_c, dl, x.shape) * v if cand is not None and cand.any() else None)
+                             upsample_blocks(clab_c, dl, x.shape) * v if cand is not None and cand.any() else None)
         if coast_px > 0:
             kept |= _moored_ships(raw, v, land, land_c, dl, bg, det & ~kept, kept,
                                   coast_px=coast_px, pixel_db=ship_pixel_db,
@@ -739,8 +718,8 @@ def _land_rim(raw, v, land, t_sea, reach):
     of the land that the coarse median filter rounded off. (Without that
     erosion, ships 20-30 px off a shore failed the land-context test.)"""
     # the reach is taken on a 4 px block grid (square, speed)
-    b = ndi.maximum_filter(_block_sum(land, 4) > 0, size=2 * (-(-reach // 4)) + 1)
-    band = _upsample(b, 4, land.shape) & ~land & v
+    b = ndi.maximum_filter(block_sum(land, 4) > 0, size=2 * (-(-reach // 4)) + 1)
+    band = upsample_blocks(b, 4, land.shape) & ~land & v
     if not band.any():
         return band
     ys, xs = np.nonzero(band)
@@ -850,124 +829,3 @@ def _smooth_db(x, v, size):
     with np.errstate(divide="ignore", invalid="ignore"):
         m = s / n
     return np.where(n > 0, 10.0 * np.log10(np.maximum(m, 1e-12)), np.nan)
-
-
-def _looks_calibrated(vals):
-    """True when values look like absolute sigma0 dB (not 20*log10(DN))."""
-    vals = np.ravel(vals)
-    if vals.size > 1_000_000:  # a regular subsample is plenty for a median and a 5th percentile
-        vals = vals[:: -(-vals.size // 1_000_000)]
-    med = float(np.median(vals))
-    return -35.0 <= med <= 5.0 and float(np.percentile(vals, 5)) < -8.0
-
-
-def _block_db(x, v, d):
-    """dB of the linear-power mean of each d x d block with valid pixels (1-D array)."""
-    p = np.where(v, np.power(10.0, np.clip(x, -100, 100) / 10.0), 0.0)
-    n, s = _block_sum(v.astype(np.float32), d), _block_sum(p, d)
-    ok = n > 0
-    return 10.0 * np.log10(np.maximum(s[ok] / n[ok], 1e-12))
-
-
-def _multilook_median_db(x, v, looks, median):
-    """Speckle filter: ``looks`` x ``looks`` block multilook in linear power,
-    a separable ``median`` x ``median`` median filter of the block dB values
-    (1-D medians along rows then columns: edge preserving like the 2-D
-    median, ~10x faster), nearest-neighbour expansion back to full size. Blocks with no
-    valid pixel take the median of the valid blocks."""
-    p = np.where(v, np.power(10.0, np.clip(x, -100, 100) / 10.0), 0.0)
-    n = _block_sum(v.astype(np.float32), looks)
-    s = _block_sum(p, looks)
-    ok = n > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b = 10.0 * np.log10(np.maximum(s / np.maximum(n, 1e-9), 1e-12))
-    b = np.where(ok, b, float(np.median(b[ok])) if ok.any() else 0.0)
-    if median > 1:
-        b = b.astype(np.float32)  # separable median (rows, then columns): ~10x faster than the 2-D one
-        b = ndi.median_filter(ndi.median_filter(b, size=(1, median), mode="nearest"), size=(median, 1),
-                              mode="nearest").astype(np.float64)
-    return _upsample(b, looks, x.shape)
-
-
-def sar_water(db, valid=None, *, cross=None, looks: int = 2, median: int = 5, method: str = "otsu",
-              bounds: tuple[float, float] = (-26.0, -12.0), cross_bounds: tuple[float, float] = (-30.0, -18.0),
-              grow: float = 0.3, seed: float = 0.2, min_area: int = 16,
-              min_effectiveness: float = 0.70) -> np.ndarray:
-    """Open water / flood mask from SAR backscatter in dB (bool, H x W).
-
-    Specular water is dark in both polarisations. Steps:
-
-    1. Speckle filter (``_multilook_median_db``): ``looks`` x ``looks``
-       multilook in linear power, then a ``median`` x ``median`` median of the
-       block dB values (edge preserving, so field parcels keep their borders).
-    2. With a cross-pol band (``cross``, e.g. VH beside VV) the feature is the
-       sum of the two filtered dB images (a joint dark test; both channels
-       carry independent speckle), else the single band.
-    3. Automatic threshold ``t`` on the valid histogram (``method``: Otsu by
-       default, Kittler-Illingworth, triangle); when the values look like
-       calibrated dB (median in [-35, 5] dB with a dark tail) ``t`` is clipped
-       to ``bounds`` (co-pol; ``cross_bounds`` are added for the sum);
-       relative dB is not clipped.
-    4. No dark mode: if the 8 x 8 block means (linear power, in dB) are not
-       bimodal (Otsu effectiveness ``sigma_between^2 / sigma_total^2 <
-       min_effectiveness``; a single Gaussian split in two gives ~0.64) and,
-       for calibrated data, the dark class mean is not 3 dB below the upper
-       bound, the result is empty.
-    5. Hysteresis: pixels below ``t - seed * sd`` seed water bodies, which
-       grow over connected pixels below ``t + grow * sd`` (``sd`` = standard
-       deviation of the feature), so wet parcels with a brighter (rougher or
-       vegetated) part stay whole while isolated dark land pixels stay out.
-    6. 3x3 opening; components and holes smaller than ``min_area`` removed.
-
-    On the Sen1Floods11 Spain sample this gives IoU ~0.62 with the hand label
-    (VV+VH), where the best possible single threshold of the filtered images
-    reaches ~0.63: the label also marks flooded parcels with land-like
-    backscatter.
-    """
-    x, v = prepare(db, valid)
-    out = np.zeros(x.shape, bool)
-    if cross is not None:
-        xc, vc = prepare(cross, None)
-        if xc.shape != x.shape:
-            raise ValueError(f"cross-pol shape {xc.shape} != co-pol shape {x.shape}")
-        v &= vc
-    if v.sum() < 4:
-        return out
-    looks = max(1, int(looks))
-    f = _multilook_median_db(x, v, looks, median)
-    lo, hi = bounds
-    calibrated = _looks_calibrated(x[v])
-    if cross is not None:
-        f = f + _multilook_median_db(xc, v, looks, median)
-        calibrated = calibrated and _looks_calibrated(xc[v])
-        lo, hi = lo + cross_bounds[0], hi + cross_bounds[1]
-    vals = f[v]
-    if float(vals.max() - vals.min()) <= 1e-9:
-        return out
-    t = robust_threshold(vals, method)
-    if calibrated:
-        t = float(np.clip(t, lo, hi))
-    dark = vals[vals <= t]
-    # bimodality is judged on 8 x 8 block means: land / water contrast is spatially coherent and survives the
-    # averaging, while the speckle of a single surface type averages out to one Gaussian mode (~0.64)
-    d = 8 if min(x.shape) >= 64 else 1
-    coarse = _block_db(x, v, d)
-    if cross is not None:
-        coarse = coarse + _block_db(xc, v, d)
-    eff = otsu_effectiveness(coarse, robust_threshold(coarse, "otsu")) if coarse.size > 1 else 0.0
-    if dark.size == 0 or eff < min_effectiveness and not (calibrated and dark.mean() < hi - 3):
-        return out
-    sd = float(vals.std())
-    strong = v & (f <= t - seed * sd)
-    weak = v & (f <= t + grow * sd)
-    lab, n = ndi.label(weak, structure=np.ones((3, 3), bool))
-    if n == 0:
-        return out
-    seeded = np.zeros(n + 1, bool)
-    seeded[np.unique(lab[strong])] = True
-    seeded[0] = False
-    water = seeded[lab]
-    water = ndi.binary_opening(water, structure=np.ones((3, 3)))
-    water = remove_small(water, min_area)
-    water = ~remove_small(~water, min_area) & v
-    return water

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
-from .detectors_common import label_components, robust_threshold
+from .detectors_common import block_sum, label_components, robust_threshold
 
 __all__ = ["CROWN_M", "MIN_RESOLVED_PX", "crown_components", "crown_diameter_px", "crown_scale", "greenness",
            "tree_crowns"]
@@ -67,21 +67,12 @@ def _prepare(bands, valid):
     return out, ok
 
 
-def _block_sum(a, f):
-    """Sum over ``f`` x ``f`` blocks of an array whose sides are multiples of ``f`` (strided adds: fast)."""
-    out = np.zeros((a.shape[0] // f, a.shape[1] // f), dtype=np.float32)
-    for i in range(f):
-        for j in range(f):
-            out += a[i::f, j::f]
-    return out
-
-
 def _block_mean(a, ok, f):
     """Mean of the valid pixels of ``a`` over ``f`` x ``f`` blocks (edges padded), and the blocks' validity."""
     h, w = a.shape
     pad = ((0, -h % f), (0, -w % f))
-    s = _block_sum(np.pad(np.where(ok, a, 0.0).astype(np.float32), pad), f)
-    c = _block_sum(np.pad(ok.astype(np.float32), pad), f)
+    s = block_sum(np.pad(np.where(ok, a, 0.0).astype(np.float32), pad), f, np.float32)
+    c = block_sum(np.pad(ok.astype(np.float32), pad), f, np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         return s / c, c > 0
 
